@@ -1,0 +1,123 @@
+"""Shared helpers: the current order, handoff events, conversation signals.
+
+No Chinese sentences here: every user-visible text is a response in domain/.
+"""
+from __future__ import annotations
+
+from abc import ABCMeta, abstractmethod
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import policy
+from actions.services.orders import Order, OrderService, get_order_service
+from actions.validation import mask_order, mask_phone
+
+HANDOFF_REASONS = {
+    "safety", "request_human", "fallback", "identity_failed", "low_rating", "anger", "over_limit", "unresolved",
+}
+
+
+def service() -> OrderService:
+    return get_order_service()
+
+
+def money(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def order_vars(order: Order) -> Dict[str, Any]:
+    """Template variables every order response may use."""
+    return {
+        "order_masked": mask_order(order.order_id),
+        "order_type_name": policy.type_name(order.order_type),
+        "phone_masked": mask_phone(order.phone),
+        "amount": money(order.amount),
+    }
+
+
+def handoff(reason: str, summary: str) -> List[EventType]:
+    """Events that hand the chat to a person (contract with actions/handoff.py)."""
+    if reason not in HANDOFF_REASONS:
+        raise ValueError(f"unknown handoff reason {reason!r}")
+    return [
+        SlotSet("handoff_reason", reason),
+        SlotSet("handoff_summary", summary),
+        SlotSet("pending", None),
+        FollowupAction("action_handoff"),
+    ]
+
+
+def summary(order: Optional[Order], *parts: Any) -> str:
+    """One line for the agent: '外卖订单 …2345 ' + the given parts (no customer PII)."""
+    head = f"{policy.type_name(order.order_type)}订单 {mask_order(order.order_id)}" if order else "未核实订单"
+    return ",".join([head, *[str(p) for p in parts if p not in (None, "")]])
+
+
+def user_events(tracker: Tracker) -> List[Dict[str, Any]]:
+    return [e for e in tracker.events if e.get("event") == "user"]
+
+
+def angry_messages(tracker: Tracker) -> int:
+    count = 0
+    for event in user_events(tracker):
+        sentiment = (event.get("parse_data") or {}).get("sentiment") or {}
+        if sentiment.get("label") == "angry":
+            count += 1
+    return count
+
+
+def anger_already_handled(tracker: Tracker) -> bool:
+    return any(
+        e.get("event") == "slot" and e.get("name") == "handoff_reason" and e.get("value") == "anger"
+        for e in tracker.events
+    )
+
+
+def consecutive_fallbacks(tracker: Tracker) -> int:
+    count = 0
+    for event in reversed(user_events(tracker)):
+        if ((event.get("parse_data") or {}).get("intent") or {}).get("name") == "nlu_fallback":
+            count += 1
+        else:
+            break
+    return count
+
+
+def current_order(tracker: Tracker) -> Optional[Order]:
+    order_id = tracker.get_slot("order_id")
+    if not order_id or not tracker.get_slot("verified"):
+        return None
+    return service().find_order(order_id)
+
+
+def ask_resolved() -> List[EventType]:
+    return [SlotSet("pending", "resolved")]
+
+
+class OrderAction(Action, metaclass=ABCMeta):
+    """An action on the verified order. Subclasses implement :meth:`handle`.
+
+    Before acting it checks the anger signal: the Nth angry message in the
+    conversation (policy) hands over with reason ``anger``.
+    """
+
+    @abstractmethod
+    def name(self) -> Text:  # pragma: no cover - abstract
+        ...
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        order = current_order(tracker)
+        if angry_messages(tracker) >= policy.anger_threshold() and not anger_already_handled(tracker):
+            dispatcher.utter_message(response="utter_anger_handoff")
+            return handoff("anger", summary(order, f"客户多次表达不满,当前诉求:{policy.flow_name(tracker.get_slot('current_flow'))}"))
+        if order is None:
+            dispatcher.utter_message(response="utter_order_unavailable")
+            return [SlotSet("pending", None), SlotSet("verified", None), SlotSet("order_id", None)]
+        return self.handle(dispatcher, tracker, order)
+
+    @abstractmethod
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[EventType]:
+        ...

@@ -1,0 +1,58 @@
+"""Damaged / lost / wrong goods: ask for a description, record a claim, compensate by policy."""
+from __future__ import annotations
+
+from typing import List, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import policy
+from actions.common import OrderAction, ask_resolved, handoff, money, order_vars, service, summary
+from actions.services.orders import Order
+
+
+def item_names(order: Order) -> List[str]:
+    if order.order_type == "food":
+        return [i["name"] for i in order.details.get("items", [])]
+    item = order.details.get("item")
+    return [item] if item else []
+
+
+class ActionDamageCheck(OrderAction):
+    def name(self) -> Text:
+        return "action_damage_check"
+
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[EventType]:
+        variables = order_vars(order)
+        if order.order_type == "ride":
+            dispatcher.utter_message(response="utter_damage_ride_handoff", **variables)
+            return handoff("unresolved", summary(order, "乘车过程中物品遗失或损坏,需人工联系司机处理"))
+        dispatcher.utter_message(response="utter_damage_sorry", **variables)
+        dispatcher.utter_message(response="utter_damage_ask_description", items="、".join(item_names(order)))
+        return [SlotSet("pending", "damage_photo")]
+
+
+class ActionDamageClaim(OrderAction):
+    def name(self) -> Text:
+        return "action_damage_claim"
+
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[EventType]:
+        svc = service()
+        description = (tracker.latest_message.get("text") or "").strip()
+        amount = policy.damage_compensation(order)
+        claim = svc.record_claim(order.order_id, item_names(order), description, amount)
+        if policy.over_limit(amount):
+            dispatcher.utter_message(response="utter_damage_over_limit", claim_id=claim.record_id,
+                                     claim_amount=money(amount), **order_vars(order))
+            return handoff("over_limit", summary(order, f"货损理赔{money(amount)}元(理赔单{claim.record_id}),超过自动赔付上限,需人工审核"))
+        refund = svc.create_refund(order.order_id, amount, f"货损理赔 {claim.record_id}")
+        coupon = policy.damage_extra_coupon()
+        if coupon:
+            svc.issue_coupon(order.order_id, coupon, "货损致歉")
+        dispatcher.utter_message(
+            response="utter_damage_claim_done", claim_id=claim.record_id, claim_amount=money(refund.amount),
+            coupon=coupon, arrival_days=policy.refund_arrival_days(), **order_vars(order),
+        )
+        dispatcher.utter_message(response="utter_ask_resolved")
+        return ask_resolved()

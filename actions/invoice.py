@@ -1,0 +1,54 @@
+"""Electronic invoices: record a request to a validated e-mail address."""
+from __future__ import annotations
+
+from typing import List, Optional, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import OrderAction, ask_resolved, money, order_vars, service
+from actions.services.orders import Order
+from actions.validation import mask_email, normalise_email
+
+INVOICEABLE = {"completed", "delivered"}
+
+
+def _email_in_message(tracker: Tracker) -> Optional[str]:
+    for entity in tracker.latest_message.get("entities") or []:
+        if entity.get("entity") == "email":
+            email = normalise_email(str(entity.get("value")))
+            if email:
+                return email
+    return normalise_email(tracker.latest_message.get("text"))
+
+
+class ActionInvoiceCheck(OrderAction):
+    def name(self) -> Text:
+        return "action_invoice_check"
+
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[EventType]:
+        if order.status not in INVOICEABLE:
+            dispatcher.utter_message(response="utter_invoice_not_ready", **order_vars(order))
+            dispatcher.utter_message(response="utter_ask_resolved")
+            return ask_resolved()
+        dispatcher.utter_message(response="utter_invoice_ask_email", **order_vars(order))
+        return [SlotSet("pending", "invoice_email")]
+
+
+class ActionInvoiceRecord(OrderAction):
+    def name(self) -> Text:
+        return "action_invoice_record"
+
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[EventType]:
+        email = _email_in_message(tracker)
+        if email is None:
+            dispatcher.utter_message(response="utter_invoice_email_invalid")
+            return [SlotSet("pending", "invoice_email")]
+        record = service().record_invoice_request(order.order_id, email, order.amount)
+        dispatcher.utter_message(
+            response="utter_invoice_done", email_masked=mask_email(email), invoice_id=record.record_id,
+            invoice_amount=money(order.amount), **order_vars(order),
+        )
+        dispatcher.utter_message(response="utter_ask_resolved")
+        return ask_resolved() + [SlotSet("email", email)]

@@ -1,0 +1,72 @@
+"""Refunds: eligibility by order state and policy, ask, then create the record."""
+from __future__ import annotations
+
+from typing import List, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import policy
+from actions.common import OrderAction, ask_resolved, handoff, money, order_vars, service, summary
+from actions.services.orders import Order
+
+NOT_ELIGIBLE = {
+    "state": "utter_refund_not_eligible_state",
+    "window": "utter_refund_window_passed",
+    "cancelled": "utter_refund_cancelled_order",
+}
+
+
+class ActionRefundCheck(OrderAction):
+    def name(self) -> Text:
+        return "action_refund_check"
+
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[EventType]:
+        svc = service()
+        open_refunds = [r for r in svc.refunds_for_order(order.order_id) if r.status == "processing"]
+        if open_refunds:
+            refund = open_refunds[-1]
+            dispatcher.utter_message(
+                response="utter_refund_in_progress", refund_id=refund.record_id, refund_amount=money(refund.amount),
+                created_time=f"{refund.created_at:%m-%d %H:%M}", arrival_days=policy.refund_arrival_days(),
+                **order_vars(order),
+            )
+            dispatcher.utter_message(response="utter_ask_resolved")
+            return ask_resolved()
+        decision = policy.refund_decision(order, svc.now())
+        if decision.reason == "over_limit":
+            dispatcher.utter_message(response="utter_over_limit_handoff", refund_amount=money(decision.amount))
+            return handoff("over_limit", summary(order, f"申请退款{money(decision.amount)}元,超过自动退款上限{money(policy.auto_refund_limit())}元,需人工审批"))
+        if not decision.eligible:
+            dispatcher.utter_message(response=NOT_ELIGIBLE[decision.reason], **order_vars(order))
+            dispatcher.utter_message(response="utter_ask_resolved")
+            return ask_resolved()
+        dispatcher.utter_message(
+            response="utter_refund_offer", refund_amount=money(decision.amount),
+            arrival_days=policy.refund_arrival_days(), **order_vars(order),
+        )
+        return [SlotSet("pending", "refund")]
+
+
+class ActionRefundExecute(OrderAction):
+    def name(self) -> Text:
+        return "action_refund_execute"
+
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[EventType]:
+        svc = service()
+        decision = policy.refund_decision(order, svc.now())
+        if decision.reason == "over_limit":
+            dispatcher.utter_message(response="utter_over_limit_handoff", refund_amount=money(decision.amount))
+            return handoff("over_limit", summary(order, f"申请退款{money(decision.amount)}元,超过自动退款上限,需人工审批"))
+        if not decision.eligible:
+            dispatcher.utter_message(response=NOT_ELIGIBLE[decision.reason], **order_vars(order))
+            dispatcher.utter_message(response="utter_ask_resolved")
+            return ask_resolved()
+        refund = svc.create_refund(order.order_id, decision.amount, "客户申请退款")
+        dispatcher.utter_message(
+            response="utter_refund_done", refund_id=refund.record_id, refund_amount=money(refund.amount),
+            arrival_days=policy.refund_arrival_days(), **order_vars(order),
+        )
+        dispatcher.utter_message(response="utter_ask_resolved")
+        return ask_resolved()

@@ -1,0 +1,43 @@
+"""Simulated customers for `make bench`: multi-turn conversations with real
+order look-ups (bench/conversations.py), through one channel (BENCH_PATH),
+never one repeated greeting.
+
+Each simulated customer is its own conversation (sender id); every turn is a
+request named after its step so the report shows where time goes. A turn
+fails on a non-200 answer, or when the bot says nothing.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+import uuid
+
+from locust import HttpUser, between, task
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from conversations import CONVERSATIONS  # noqa: E402
+
+PATH = os.environ.get("BENCH_PATH", "/webhooks/rest/webhook")
+_counter = itertools.count()
+
+
+class Customer(HttpUser):
+    wait_time = between(0.0, 0.05)
+
+    @task
+    def conversation(self) -> None:
+        sender = f"bench-{uuid.uuid4().hex[:12]}"
+        script = CONVERSATIONS[next(_counter) % len(CONVERSATIONS)]
+        for step, text in script:
+            with self.client.post(PATH, json={"sender": sender, "message": text}, name=step, catch_response=True) as resp:
+                if resp.status_code != 200:
+                    resp.failure(f"HTTP {resp.status_code}")
+                    return
+                try:
+                    replies = resp.json()
+                except ValueError:
+                    resp.failure("not JSON")
+                    return
+                if not isinstance(replies, list) or not replies:
+                    resp.failure("no reply from the bot")

@@ -1,0 +1,1 @@
+"""Kefu's Rasa components, channels and the process that runs the stack."""

@@ -1,0 +1,320 @@
+"""Customer channels that know about the human handoff.
+
+credentials.yml::
+
+    bot.channels.KefuSocketIOInput:      # replaces the stock `socketio:` entry (same /socket.io path)
+      user_message_evt: user_uttered
+      bot_message_evt: bot_uttered
+      session_persistence: true
+    bot.channels.KefuRestInput:          # POST /webhooks/kefu/webhook
+
+On every customer message both channels look up, with one Redis GET, whether
+the conversation is in handoff. If it is, the message is added to the ticket
+(and pushed to the agent) through the bridge's internal API; while waiting,
+the customer gets the queue position, "不用了" leaves the line and a safety
+message gets the safety instructions and moves the ticket to P0. The message
+always reaches Rasa too, so the tracker logs it (a paused conversation is
+logged, not answered). If Redis or the bridge is down, the message simply
+goes to Rasa as usual.
+
+The socket.io server uses a Redis client manager on the same Redis as the
+bridge, so the bridge's emits (agent messages) reach the customer's socket.
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import os
+import uuid
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
+
+import httpx
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from sanic import Blueprint, Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot import speedups
+
+logger = logging.getLogger(__name__)
+
+#: literal ways to leave the queue, used when the NLU cannot be asked
+LEAVE_WORDS = ("不用了", "不需要了", "不用人工了", "取消排队", "不用了谢谢")
+IntentOf = Callable[[str], Awaitable[Optional[str]]]
+
+
+def _redis_url() -> str:
+    return os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+
+
+class HandoffGate:
+    """The handoff check both channels run before passing a message to Rasa."""
+
+    def __init__(self, redis_url: Optional[str] = None, bridge_url: Optional[str] = None,
+                 internal_token: Optional[str] = None) -> None:
+        self.redis_url = redis_url or _redis_url()
+        self.bridge_url = (bridge_url or os.environ.get("KEFU_HANDOFF_URL") or "http://127.0.0.1:5006").rstrip("/")
+        self._token = internal_token
+        self._redis: Any = None
+        self._http: Optional[httpx.AsyncClient] = None
+
+    def _client(self) -> Any:
+        if self._redis is None:
+            import redis.asyncio as aioredis
+
+            self._redis = aioredis.Redis.from_url(
+                self.redis_url, decode_responses=True, socket_timeout=0.5, socket_connect_timeout=0.5
+            )
+        return self._redis
+
+    def token(self) -> str:
+        if self._token is None:
+            from handoff.outbox import default_path
+            from handoff.settings import stored_secret
+
+            self._token = os.environ.get("KEFU_INTERNAL_TOKEN") or stored_secret(default_path().parent, "internal_token")
+        return self._token
+
+    async def state(self, sender: str) -> Optional[Tuple[str, str]]:
+        """(state, ticket id) when in handoff; None otherwise or when Redis is down."""
+        from redis.exceptions import RedisError
+
+        from handoff import keys
+
+        try:
+            raw = await self._client().get(keys.conversation(sender))
+        except (RedisError, OSError) as exc:
+            logger.warning("handoff state unknown for %s (Redis: %s); passing the message to the bot", sender, exc)
+            return None
+        if not raw:
+            return None
+        state, _, ticket_id = str(raw).partition(":")
+        return state, ticket_id
+
+    async def _post(self, path: str, body: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=httpx.Timeout(3.0, connect=1.0))
+        try:
+            resp = await self._http.post(self.bridge_url + path, json=body,
+                                         headers={"Authorization": f"Bearer {self.token()}"})
+        except httpx.HTTPError as exc:
+            logger.warning("handoff bridge unreachable (%s): %s", path, exc)
+            return None
+        if resp.status_code >= 400:
+            logger.warning("handoff bridge refused %s: HTTP %s", path, resp.status_code)
+            return None
+        return dict(resp.json())
+
+    async def handle(self, sender: str, text: str, intent_of: IntentOf) -> List[Dict[str, Any]]:
+        """Run the handoff rules for one message: the notices to send the customer."""
+        found = await self.state(sender)
+        if not found or not text:
+            return []
+        state, _ticket = found
+        traditional = _is_traditional(text)
+        if state == "waiting":
+            intent = await intent_of(text)
+            if intent == "report_safety":
+                await self._post("/internal/customer-message", {"sender": sender, "text": text})
+                await self._post("/internal/bump", {"sender": sender})
+                return [notice("utter_handoff_waiting_safety", "queue_position", traditional)]
+            if intent == "deny" or text.strip(" 。.!!~") in LEAVE_WORDS:
+                await self._post("/internal/customer-message", {"sender": sender, "text": text})
+                if await self._post("/internal/leave", {"sender": sender}) is not None:
+                    return [notice("utter_handoff_left_queue", "queue_left", traditional)]
+                return []
+        result = await self._post("/internal/customer-message", {"sender": sender, "text": text})
+        if state == "waiting" and result and result.get("position"):
+            return [notice("utter_handoff_position", "queue_position", traditional,
+                           position=result["position"], wait_minutes=result.get("wait_minutes") or 1)]
+        return []
+
+
+def _is_traditional(text: str) -> bool:
+    try:
+        from bot.text import normalize
+
+        return normalize(text)[1]
+    except Exception:
+        return False
+
+
+def notice(utter: str, kind: str, traditional: bool, **variables: Any) -> Dict[str, Any]:
+    from bot.responses import render
+
+    return {"text": render(utter, traditional=traditional, **variables), "metadata": {"from": "handoff", "kind": kind}}
+
+
+async def _intent_with(app: Optional[Sanic], text: str) -> Optional[str]:
+    agent = getattr(getattr(app, "ctx", None), "agent", None) if app is not None else None
+    if agent is not None:
+        try:
+            parsed = await agent.parse_message(text)
+            return str(((parsed or {}).get("intent") or {}).get("name") or "") or None
+        except Exception as exc:
+            logger.warning("NLU unavailable for the handoff check: %s", exc)
+    return None
+
+
+async def log_notices(app: Optional[Sanic], sender: str, notices: List[Dict[str, Any]]) -> None:
+    """Add the channel's own notices to the tracker, after the customer's message."""
+    agent = getattr(getattr(app, "ctx", None), "agent", None) if app is not None else None
+    if agent is None or not notices:
+        return
+    try:
+        from rasa.shared.core.events import BotUttered
+
+        async with agent.lock_store.lock(sender):
+            tracker = await agent.tracker_store.retrieve(sender)
+            if tracker is None:
+                return
+            for item in notices:
+                tracker.update(BotUttered(item["text"], metadata=item["metadata"]))
+            await agent.tracker_store.save(tracker)
+    except Exception as exc:
+        logger.warning("could not log handoff notices for %s: %s", sender, exc)
+
+
+def redis_client_manager(url: Optional[str] = None) -> Any:
+    """A socket.io Redis manager that still delivers locally when Redis is down."""
+    import socketio
+
+    class ResilientRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc,name-defined]
+        async def _publish(self, data: Any) -> Any:
+            import pickle
+
+            try:
+                return await self.redis.publish(self.channel, pickle.dumps(data))
+            except Exception as exc:
+                logger.warning("socket.io via Redis failed (%s); delivering locally", exc)
+                if self.write_only or not isinstance(data, dict) or data.get("method") != "emit":
+                    return None
+                return await socketio.AsyncManager.emit(
+                    self, data["event"], data["data"], data.get("namespace") or "/",
+                    room=data.get("room"), skip_sid=data.get("skip_sid"),
+                )
+
+    return ResilientRedisManager(url or _redis_url())
+
+
+class KefuSocketIOInput(SocketIOInput):
+    """rasa-webchat compatible socket.io at /socket.io, handoff-aware, Redis-backed."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "kefu_socketio"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gate = HandoffGate()
+        self._app: Optional[Sanic] = None
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        return SocketIOOutput(self.sio, self.bot_message_evt) if self.sio is not None else None
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        from socketio import AsyncServer
+
+        speedups.install()
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[], client_manager=redis_client_manager())
+        bp = SocketBlueprint(sio, self.socketio_path, "kefu_socketio_webhook", __name__)
+        self.sio = sio
+
+        @bp.listener("before_server_start")
+        async def remember_app(app: Sanic, _loop: Any) -> None:
+            self._app = app
+
+        @bp.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @sio.on("connect", namespace=self.namespace)
+        async def connect(sid: Text, environ: Dict, auth: Optional[Dict]) -> bool:
+            if not self.jwt_key:
+                return True
+            import rasa.core.channels.channel as channel
+
+            token = (auth or {}).get("token")
+            return bool(token and channel.decode_bearer_token(token, self.jwt_key, self.jwt_algorithm))
+
+        @sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: Text, data: Optional[Dict]) -> None:
+            data = data or {}
+            if not data.get("session_id"):
+                data["session_id"] = uuid.uuid4().hex
+            if self.session_persistence:
+                entered = sio.enter_room(sid, data["session_id"], namespace=self.namespace)
+                if inspect.isawaitable(entered):  # python-socketio >= 5.10 made it a coroutine
+                    await entered
+            await sio.emit("session_confirm", data["session_id"], room=sid, namespace=self.namespace)
+
+        @sio.on(self.user_message_evt, namespace=self.namespace)
+        async def handle_message(sid: Text, data: Dict) -> None:
+            output_channel = SocketIOOutput(sio, self.bot_message_evt)
+            if self.session_persistence:
+                if not data.get("session_id"):
+                    logger.warning("socket.io message without session_id ignored")
+                    return
+                sender_id = str(data["session_id"])
+            else:
+                sender_id = sid
+            metadata = data.get(self.metadata_key) or {}
+            if isinstance(metadata, str):
+                try:
+                    metadata = json.loads(metadata)
+                except ValueError:
+                    metadata = {}
+            text = str(data.get("message") or "")
+            notices = await self.gate.handle(sender_id, text, lambda t: _intent_with(self._app, t))
+            for item in notices:
+                await sio.emit(self.bot_message_evt, item, room=sender_id, namespace=self.namespace)
+            await on_new_message(UserMessage(text, output_channel, sender_id,
+                                             input_channel=self.name(), metadata=metadata))
+            await log_notices(self._app, sender_id, notices)
+
+        return bp
+
+
+class KefuRestInput(RestInput):
+    """REST webhook at /webhooks/kefu/webhook with the handoff rules."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "kefu"
+
+    def __init__(self) -> None:
+        self.gate = HandoffGate()
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        return cls()
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
+        speedups.install()
+        bp = Blueprint("kefu_rest_webhook", __name__)
+
+        @bp.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @bp.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            body = request.json if isinstance(request.json, dict) else {}
+            sender_id = str(body.get("sender") or "default")
+            text = str(body.get("message") or "")
+            collector = CollectingOutputChannel()
+            notices = await self.gate.handle(sender_id, text, lambda t: _intent_with(request.app, t))
+            for item in notices:
+                collector.messages.append({"recipient_id": sender_id, **item})
+            try:
+                await on_new_message(UserMessage(text, collector, sender_id, input_channel=self.name(),
+                                                 metadata=self.get_metadata(request)))
+            except Exception:
+                logger.exception("rest message failed for %s", sender_id)
+            await log_notices(request.app, sender_id, notices)
+            return response.json(collector.messages)
+
+        return bp

@@ -1,0 +1,396 @@
+"""Run the whole stack: Redis, action server, Rasa, handoff bridge.
+
+`make run` calls this after set-up. Every port and path comes from the
+environment (README, "Environment"). Bad configuration stops start-up with
+one line saying what to fix. Ctrl-C (SIGINT) or SIGTERM stops every child
+and waits for them, so nothing is left behind.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+from urllib.parse import urlparse
+
+from bot.paths import ROOT, data_dir
+from bot.redis_server import EmbeddedRedis, RedisServerError, port_in_use
+from handoff.settings import stored_secret
+
+
+class ConfigError(Exception):
+    """A setting that stops start-up; the message says what to fix."""
+
+
+def _port(name: str, default: int) -> int:
+    raw = os.environ.get(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} 不是有效端口号 (not a port number)") from None
+    if not 1 <= value <= 65535:
+        raise ConfigError(f"{name}={value} 超出端口范围 1-65535")
+    return value
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    host: str
+    rasa_port: int
+    actions_port: int
+    handoff_port: int
+    redis_port: int
+    redis_url: Optional[str]
+    data_dir: Path
+    model_path: Path
+    rasa_token: str
+    internal_token: str
+
+    @classmethod
+    def from_env(cls) -> "StackSettings":
+        data = data_dir()
+        return cls(
+            host=os.environ.get("KEFU_HOST", "127.0.0.1"),
+            rasa_port=_port("KEFU_RASA_PORT", 5005),
+            actions_port=_port("KEFU_ACTIONS_PORT", 5055),
+            handoff_port=_port("KEFU_HANDOFF_PORT", 5006),
+            redis_port=_port("KEFU_REDIS_PORT", 6380),
+            redis_url=os.environ.get("REDIS_URL") or None,
+            data_dir=data,
+            model_path=Path(os.environ.get("KEFU_MODEL", ROOT / "models")),
+            rasa_token=os.environ.get("KEFU_RASA_TOKEN") or stored_secret(data, "rasa_token"),
+            internal_token=os.environ.get("KEFU_INTERNAL_TOKEN") or stored_secret(data, "internal_token"),
+        )
+
+
+def redis_env(url: str) -> Dict[str, str]:
+    """The variables endpoints.yml reads, from one REDIS_URL."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("redis", "rediss") or not parsed.hostname:
+        raise ConfigError(f"REDIS_URL={url!r} 格式不对, 应为 redis://host:port/db")
+    db = (parsed.path or "/0").lstrip("/") or "0"
+    return {
+        "REDIS_URL": url,
+        "KEFU_REDIS_HOST": parsed.hostname,
+        "KEFU_REDIS_PORT": str(parsed.port or 6379),
+        "KEFU_REDIS_DB": db,
+        "KEFU_REDIS_PASSWORD": parsed.password or "",
+    }
+
+
+def check_redis(url: str) -> None:
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        client.ping()
+        client.close()
+    except redis.RedisError as exc:
+        raise ConfigError(f"无法连接 REDIS_URL={url} ({exc.__class__.__name__}): 请检查 Redis 是否启动, 或删除 REDIS_URL 使用内置 Redis") from None
+
+
+def service_env(settings: StackSettings, redis_url: str) -> Dict[str, str]:
+    env = dict(os.environ)
+    env.update(redis_env(redis_url))
+    env.update(
+        {
+            "KEFU_DATA_DIR": str(settings.data_dir),
+            "KEFU_ACTION_URL": f"http://{settings.host}:{settings.actions_port}/webhook",
+            "KEFU_HANDOFF_URL": f"http://{settings.host}:{settings.handoff_port}",
+            "KEFU_HANDOFF_HOST": settings.host,
+            "KEFU_HANDOFF_PORT": str(settings.handoff_port),
+            "RASA_URL": f"http://{settings.host}:{settings.rasa_port}",
+            "KEFU_RASA_TOKEN": settings.rasa_token,
+            "KEFU_INTERNAL_TOKEN": settings.internal_token,
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "RASA_TELEMETRY_ENABLED": "false",
+            "PYTHONUNBUFFERED": "1",
+            "SANIC_ACCESS_LOG": "false",
+        }
+    )
+    return env
+
+
+@dataclass
+class Child:
+    name: str
+    args: List[str]
+    health_url: str
+    process: Optional[subprocess.Popen] = field(default=None)
+
+
+class Stack:
+    def __init__(self, settings: StackSettings) -> None:
+        self.settings = settings
+        self.redis: Optional[EmbeddedRedis] = None
+        self.children: List[Child] = []
+        self.logs = settings.data_dir / "logs"
+
+    def preflight(self) -> None:
+        s = self.settings
+        if not any(s.model_path.glob("*.tar.gz")) and not s.model_path.is_file():
+            raise ConfigError(f"找不到已训练的模型 {s.model_path}: 请先运行 make train")
+        ports = {"KEFU_RASA_PORT": s.rasa_port, "KEFU_ACTIONS_PORT": s.actions_port, "KEFU_HANDOFF_PORT": s.handoff_port}
+        if not s.redis_url:
+            ports["KEFU_REDIS_PORT"] = s.redis_port
+        for name, port in ports.items():
+            if port_in_use(port, s.host):
+                raise ConfigError(f"端口 {port} 已被占用 ({name}): 请停止占用它的程序, 或设置 {name}=其他端口")
+        if len(set(ports.values())) != len(ports):
+            raise ConfigError(f"端口设置重复 {ports}: 每个服务需要不同的端口")
+        if s.redis_url:
+            redis_env(s.redis_url)
+            check_redis(s.redis_url)
+
+    def start(self) -> None:
+        s = self.settings
+        self.preflight()
+        self.logs.mkdir(parents=True, exist_ok=True)
+        if s.redis_url:
+            redis_url = s.redis_url
+        else:
+            self.redis = EmbeddedRedis(data_dir=s.data_dir / "redis", port=s.redis_port, host=s.host)
+            self.redis.start()
+            redis_url = self.redis.url
+        env = service_env(s, redis_url)
+        self.seed_orders(env)
+        python = sys.executable
+        rasa = str(Path(python).with_name("rasa"))
+        self.children = [
+            Child(
+                "actions",
+                [rasa, "run", "actions", "--actions", "actions", "--port", str(s.actions_port)],
+                f"http://{s.host}:{s.actions_port}/health",
+            ),
+            Child(
+                "rasa",
+                [
+                    rasa, "run", "--model", str(s.model_path), "--enable-api",
+                    # One argv item: a token may start with "-", which argparse
+                    # would otherwise read as the next option.
+                    f"--auth-token={s.rasa_token}", "--cors", "*",
+                    "--interface", s.host, "--port", str(s.rasa_port),
+                    "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
+                ],
+                f"http://{s.host}:{s.rasa_port}/",
+            ),
+        ]
+        if (ROOT / "handoff" / "__main__.py").exists():
+            self.children.append(
+                Child("handoff", [python, "-m", "handoff"], f"http://{s.host}:{s.handoff_port}/health")
+            )
+        for child in self.children:
+            log = open(self.logs / f"{child.name}.log", "ab")
+            child.process = subprocess.Popen(
+                child.args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        self.wait_healthy()
+
+    def seed_orders(self, env: Dict[str, str]) -> None:
+        """The embedded demo order database, created on first start."""
+        if os.environ.get("KEFU_ORDERS_DB") or (s_db := self.settings.data_dir / "orders.sqlite3").exists():
+            return
+        subprocess.run(
+            [sys.executable, "scripts/seed_orders.py", "--db", str(s_db)], cwd=ROOT, env=env,
+            check=True, stdout=subprocess.DEVNULL,
+        )
+
+    def wait_healthy(self, timeout: float = 300.0) -> None:
+        deadline = time.monotonic() + timeout
+        pending = list(self.children)
+        while pending:
+            for child in list(pending):
+                assert child.process is not None
+                if child.process.poll() is not None:
+                    raise ConfigError(
+                        f"{child.name} 启动失败 (退出码 {child.process.returncode}), 日志: {self.logs / (child.name + '.log')}"
+                    )
+                try:
+                    with urllib.request.urlopen(child.health_url, timeout=2) as resp:
+                        if resp.status == 200:
+                            pending.remove(child)
+                except (urllib.error.URLError, OSError):
+                    pass
+            if time.monotonic() > deadline:
+                names = ", ".join(c.name for c in pending)
+                raise ConfigError(f"{names} 在 {int(timeout)} 秒内没有就绪, 日志在 {self.logs}")
+            time.sleep(0.5)
+
+    def urls(self) -> Dict[str, str]:
+        s = self.settings
+        out = {
+            "客户 REST 接口 (customer REST)": f"http://{s.host}:{s.rasa_port}/webhooks/rest/webhook",
+            "客户 socket.io (in-app chat)": f"http://{s.host}:{s.rasa_port}/socket.io",
+            "动作服务器 (action server)": f"http://{s.host}:{s.actions_port}/health",
+        }
+        if any(c.name == "handoff" for c in self.children):
+            out["坐席工作台 (agent console)"] = f"http://{s.host}:{s.handoff_port}/console"
+            out["客户聊天页 (customer chat page)"] = f"http://{s.host}:{s.handoff_port}/chat"
+            out["转人工接口文档 (handoff API)"] = f"http://{s.host}:{s.handoff_port}/openapi.json"
+        out["Redis"] = self.redis.url if self.redis else "REDIS_URL (external)"
+        return out
+
+    def demo_agents(self) -> List[str]:
+        """The bridge's demo agent token lines (from its latest start)."""
+        log = self.logs / "handoff.log"
+        if not log.exists():
+            return []
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+        starts = [i for i, line in enumerate(lines) if line.startswith("演示坐席")]
+        if not starts:
+            return []
+        block = lines[starts[-1]:]
+        return [block[0]] + [l for l in block[1:] if l.startswith("  ")][:10]
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            if child.process and child.process.poll() is None:
+                try:
+                    os.killpg(child.process.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for child in reversed(self.children):
+            if child.process:
+                try:
+                    child.process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(child.process.pid, signal.SIGKILL)
+                    child.process.wait()
+        if self.redis:
+            self.redis.stop()
+
+    def watch(self) -> int:
+        """Block until a signal or a child dies; the exit code to return."""
+        while True:
+            for child in self.children:
+                if child.process and child.process.poll() is not None:
+                    print(f"{child.name} 意外退出 (退出码 {child.process.returncode}), 日志: {self.logs / (child.name + '.log')}", file=sys.stderr)
+                    return 1
+            time.sleep(0.5)
+
+
+class StackProcess:
+    """A `python -m bot.stack` child on free ports: for tests and benchmarks.
+
+    Blocks until the stack prints that it started (or fails with its output).
+    """
+
+    def __init__(self, env: Dict[str, str], timeout: float = 300.0) -> None:
+        self.env = env
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.stack"], cwd=ROOT, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        self.lines: List[str] = []
+        deadline = time.monotonic() + timeout
+        assert self.proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            self.lines.append(line)
+            if line.startswith("Kefu 已启动"):
+                while not self.lines[-1].startswith("  Redis"):
+                    self.lines.append(self.proc.stdout.readline())
+                return
+        self.stop()
+        raise RuntimeError("stack did not start:\n" + "".join(self.lines))
+
+    @staticmethod
+    def free_env(data_dir: Path, **extra: str) -> Dict[str, str]:
+        """The environment for a stack on free ports with its own data dir."""
+        from bot.redis_server import free_port
+
+        env = dict(os.environ)
+        env.pop("REDIS_URL", None)
+        env.update(
+            KEFU_DATA_DIR=str(data_dir),
+            KEFU_RASA_PORT=str(free_port()),
+            KEFU_ACTIONS_PORT=str(free_port()),
+            KEFU_HANDOFF_PORT=str(free_port()),
+            KEFU_REDIS_PORT=str(free_port()),
+            TF_CPP_MIN_LOG_LEVEL="3",
+        )
+        env.update(extra)
+        return env
+
+    def url(self, service: str) -> str:
+        port = self.env[f"KEFU_{service.upper()}_PORT"]
+        scheme = "redis" if service == "redis" else "http"
+        return f"{scheme}://127.0.0.1:{port}" + ("/0" if service == "redis" else "")
+
+    def processes(self) -> Dict[str, Any]:
+        """{service name: psutil.Process} of the running children."""
+        import psutil
+
+        found: Dict[str, Any] = {}
+        for proc in psutil.Process(self.proc.pid).children(recursive=True):
+            try:
+                cmd = " ".join(proc.cmdline())
+            except psutil.Error:
+                continue
+            if "redis-server" in cmd:
+                found.setdefault("redis", proc)
+            elif " run actions" in cmd:
+                found.setdefault("actions", proc)
+            elif "-m handoff" in cmd:
+                found.setdefault("handoff", proc)
+            elif " run --model" in cmd:
+                found.setdefault("rasa", proc)
+        return found
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=90)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise _Interrupted()
+
+
+def main() -> int:
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, _raise_interrupt)
+    try:
+        stack = Stack(StackSettings.from_env())
+    except ConfigError as exc:
+        print(f"配置错误: {exc}", file=sys.stderr)
+        return 2
+    code = 0
+    try:
+        stack.start()
+        print("Kefu 已启动 (Ctrl-C 停止):", flush=True)
+        for name, url in stack.urls().items():
+            print(f"  {name}: {url}", flush=True)
+        for line in stack.demo_agents():
+            print(line, flush=True)
+        code = stack.watch()
+    except (ConfigError, RedisServerError) as exc:
+        print(f"启动失败: {exc}", file=sys.stderr)
+        code = 2
+    except _Interrupted:
+        print("正在停止…", flush=True)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stack.stop()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""Text normalisation for understanding (never for the transcript).
+
+Customers write full-width digits, zero-width joiners from copy-paste,
+Traditional characters, and sometimes paste pages of text. Understanding
+works on a cleaned, Simplified, bounded copy; the original stays in the
+tracker and the agent's transcript.
+"""
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from functools import lru_cache
+from typing import Any, Dict, List, Tuple
+
+_ZERO_WIDTH = re.compile("[\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff]")
+_TAGS = re.compile(r"<[^<>]{0,200}>")
+
+
+def max_chars() -> int:
+    return int(os.environ.get("KEFU_NLU_MAX_CHARS", "500"))
+
+
+@lru_cache(maxsize=2)
+def _converter(config: str) -> Any:
+    import opencc
+
+    return opencc.OpenCC(config)
+
+
+def to_simplified(text: str) -> str:
+    return str(_converter("t2s").convert(text))
+
+
+def to_traditional(text: str) -> str:
+    return str(_converter("s2t").convert(text))
+
+
+def _fold_char(char: str) -> str:
+    """Width-fold one character (全角→半角) without changing the length."""
+    category = unicodedata.category(char)
+    if category in ("Cc", "Cs", "Co", "Cn", "Zl", "Zp") or char.isspace():
+        return " "
+    folded = unicodedata.normalize("NFKC", char)
+    return folded if len(folded) == 1 else char
+
+
+def normalize(text: str) -> Tuple[str, bool]:
+    """Return (text for understanding, whether the original was Traditional).
+
+    Offsets are kept wherever possible (one character in, one out; tags become
+    spaces) so entity positions found on the result still point at the
+    customer's words; only zero-width characters are dropped.
+    """
+    if not text:
+        return "", False
+    text = _ZERO_WIDTH.sub("", text[: max_chars()])
+    text = "".join(_fold_char(c) for c in text)
+    text = _TAGS.sub(lambda m: " " * len(m.group(0)), text)
+    simplified = to_simplified(text)
+    return simplified, simplified != text
+
+
+def convert_response(response: Dict[str, Any]) -> Dict[str, Any]:
+    """A response dict with its template text and button titles in Traditional.
+
+    Converted before variables are filled in, so names, numbers and order ids
+    passed as variables stay exactly as they are.
+    """
+    converted = dict(response)
+    if isinstance(converted.get("text"), str):
+        converted["text"] = _protect_placeholders(converted["text"])
+    buttons: List[Dict[str, Any]] = converted.get("buttons") or []
+    if buttons:
+        converted["buttons"] = [
+            {**b, "title": _protect_placeholders(b["title"])} if isinstance(b.get("title"), str) else b
+            for b in buttons
+        ]
+    return converted
+
+
+_PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
+
+
+def _protect_placeholders(template: str) -> str:
+    parts, cursor = [], 0
+    for found in _PLACEHOLDER.finditer(template):
+        parts.append(to_traditional(template[cursor: found.start()]))
+        parts.append(found.group(0))
+        cursor = found.end()
+    parts.append(to_traditional(template[cursor:]))
+    return "".join(parts)

@@ -1,0 +1,1 @@
+"""Kefu human-handoff bridge: queue (Redis), agent API and relay to customers."""

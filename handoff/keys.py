@@ -1,0 +1,87 @@
+"""Every Redis key the handoff bridge uses, in one place.
+
+All keys share the ``kefu:handoff:`` prefix so the bridge never collides with
+Rasa's tracker and lock stores (prefix ``kefu``) on the same database.
+"""
+from __future__ import annotations
+
+PREFIX = "kefu:handoff:"
+
+#: sorted set: ticket id -> score (class * 1e13 + enqueue ms); waiting tickets
+QUEUE = PREFIX + "queue"
+#: sorted set: ticket id -> lease expiry (ms); tickets an agent holds
+LEASES = PREFIX + "leases"
+#: sorted set: agent id -> last seen (ms)
+ONLINE = PREFIX + "online"
+#: list of recent handling times (ms, claim -> close), newest first
+HANDLE_TIMES = PREFIX + "handle_ms"
+#: stream: live events for agent consoles (queue changes, messages of chats)
+EVENTS = PREFIX + "events"
+#: stream: append-only audit log (escalate, claim, transfer, reveal, close)
+AUDIT = PREFIX + "audit"
+#: counter: global claim sequence (to check fairness)
+CLAIM_SEQ = PREFIX + "claim_seq"
+#: string: the last enqueue ms handed out; enqueue times are strictly increasing
+ENQUEUE_MS = PREFIX + "enqueue_ms"
+
+TICKET_PREFIX = PREFIX + "ticket:"
+CONV_PREFIX = PREFIX + "conv:"
+TRANSCRIPT_PREFIX = PREFIX + "transcript:"
+CUSTOMER_OUT_PREFIX = PREFIX + "customer_out:"
+CUSTOMER_TOKEN_PREFIX = PREFIX + "customer_token:"
+ESCALATION_PREFIX = PREFIX + "escalation:"
+AGENT_CHATS_PREFIX = PREFIX + "agent_chats:"
+ONLINE_SKILL_PREFIX = PREFIX + "online_skill:"
+
+
+def ticket(ticket_id: str) -> str:
+    """Hash with every field of one ticket."""
+    return TICKET_PREFIX + ticket_id
+
+
+def conversation(sender: str) -> str:
+    """String ``<state>:<ticket id>`` while a conversation is in handoff.
+
+    The channels read it with one GET on every customer message.
+    """
+    return CONV_PREFIX + sender
+
+
+def transcript(sender: str) -> str:
+    """Stream of every message of a conversation (customer, bot, agent)."""
+    return TRANSCRIPT_PREFIX + sender
+
+
+def customer_outbox(sender: str) -> str:
+    """Stream of messages for a REST customer to poll."""
+    return CUSTOMER_OUT_PREFIX + sender
+
+
+def customer_token(sender: str) -> str:
+    """sha256 of the poll token handed out at escalation."""
+    return CUSTOMER_TOKEN_PREFIX + sender
+
+
+def escalation(escalation_id: str) -> str:
+    """Idempotency key: escalation id -> ticket id (outbox retries)."""
+    return ESCALATION_PREFIX + escalation_id
+
+
+def agent_chats(agent_id: str) -> str:
+    """Set of ticket ids an agent currently holds."""
+    return AGENT_CHATS_PREFIX + agent_id
+
+
+def online_skill(skill: str) -> str:
+    """Sorted set: agent id -> last seen (ms), for agents with ``skill``."""
+    return ONLINE_SKILL_PREFIX + skill
+
+
+def typing(sender: str, typing: bool) -> str:
+    """Short-lived marker that throttles the customer's typing events."""
+    return f"{PREFIX}typing:{int(typing)}:{sender}"
+
+
+def presence(sender: str) -> str:
+    """Set while the customer's chat page is open (refreshed by its heartbeat)."""
+    return f"{PREFIX}presence:{sender}"

@@ -1,0 +1,339 @@
+"""What the bridge does, between the HTTP edge (app.py) and Redis (queue.py).
+
+Masks personal data for agents, tells customers what is happening (with
+domain responses), keeps the Rasa tracker complete, and turns agent actions
+into queue operations.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import secrets
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Mapping, Optional
+
+from handoff.agents import Agent, AgentDirectory
+from handoff.exceptions import BadRequest, NotInHandoff, TicketNotFound
+from handoff.outbox import Outbox
+from handoff.privacy import Masker
+from handoff.queue import PRIORITIES, HandoffQueue, Message, NewTicket, priority_for
+from handoff.relay import Relay
+
+logger = logging.getLogger(__name__)
+
+REASONS = ("safety", "request_human", "fallback", "identity_failed", "low_rating", "anger", "over_limit", "unresolved")
+
+
+def iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def mask_customer(sender: str) -> str:
+    """What agents see of a conversation id: enough to tell chats apart, no phone number."""
+    if len(sender) <= 4:
+        return sender[:1] + "***"
+    keep = 3 if len(sender) >= 10 else 2
+    return sender[:keep] + "****" + sender[-4:]
+
+
+def order_variables(order_ref: str) -> Dict[str, str]:
+    """Script variables for an order (masked), from the order service; {} if unknown."""
+    if not order_ref:
+        return {}
+    try:
+        from actions.common import order_vars
+        from actions.services.orders import get_order_service
+
+        order = get_order_service().find_order(order_ref)
+    except Exception as exc:  # the order service is optional for the bridge
+        logger.warning("order %s not looked up: %s", order_ref, exc)
+        return {}
+    if order is None:
+        return {}
+    return {k: str(v) for k, v in order_vars(order).items()}
+
+
+def _int(value: Optional[str]) -> int:
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
+
+
+class HandoffService:
+    def __init__(
+        self,
+        queue: HandoffQueue,
+        agents: AgentDirectory,
+        relay: Relay,
+        masker: Masker,
+        outbox: Optional[Outbox] = None,
+    ) -> None:
+        self.queue = queue
+        self.agents = agents
+        self.relay = relay
+        self.masker = masker
+        self.outbox = outbox
+
+    async def mask(self, text: str) -> str:
+        return await asyncio.to_thread(self.masker.mask, text)
+
+    def _say(self, name: str, ticket: Mapping[str, str], **variables: Any) -> str:
+        from bot.responses import render
+
+        return render(name, traditional=ticket.get("traditional") == "1", **variables)
+
+    async def notify(self, ticket: Mapping[str, str], utter: str, kind: str, **variables: Any) -> str:
+        """Send a domain response to the customer; log it in transcript and tracker."""
+        text = self._say(utter, ticket, **variables)
+        metadata: Dict[str, Any] = {"from": "handoff", "kind": kind}
+        metadata.update({k: v for k, v in variables.items() if k == "agent_name"})
+        sender = ticket["sender"]
+        await self.relay.to_customer(sender, ticket.get("channel", ""), {"text": text, "metadata": metadata})
+        await self.queue.append(sender, "bot", text, text)
+        await self.relay.log_bot(sender, text, metadata)
+        return text
+
+    # ---- bot side ------------------------------------------------------------
+
+    async def escalate(self, payload: Mapping[str, Any]) -> Dict[str, Any]:
+        reason = str(payload.get("reason") or "request_human")
+        sentiment = str(payload.get("sentiment") or "")
+        priority = str(payload.get("priority") or priority_for(reason, sentiment))
+        if priority not in PRIORITIES:
+            raise BadRequest("priority 只能是 P0、P1 或 P2")
+        transcript: List[Message] = []
+        for item in payload.get("transcript") or []:
+            text = str(item.get("text") or "")
+            if not text:
+                continue
+            transcript.append(
+                Message(role=str(item.get("role") or "user"), text=text, masked=await self.mask(text),
+                        ts=_int(str(item.get("ts") or 0)), agent_name="")
+            )
+        summary = str(payload.get("summary") or "")
+        new = NewTicket(
+            sender=str(payload["sender"]),
+            channel=str(payload.get("channel") or ""),
+            reason=reason,
+            priority=priority,
+            summary=await self.mask(summary),
+            intents=[str(i) for i in payload.get("intents") or []],
+            order_ref=str(payload.get("order_id") or ""),
+            order_type=str(payload.get("order_type") or ""),
+            sentiment=sentiment,
+            transcript=transcript,
+            escalation_id=str(payload.get("escalation_id") or uuid.uuid4().hex),
+            traditional=bool(payload.get("traditional")),
+        )
+        ticket_id, created = await self.queue.escalate(new)
+        token = secrets.token_urlsafe(24)
+        await self.queue.set_customer_token(new.sender, hashlib.sha256(token.encode()).hexdigest())
+        status = await self.conversation(new.sender)
+        ticket = await self.queue.ticket(ticket_id)
+        if created and payload.get("delayed"):
+            # from the outbox: the bot was not paused and the customer was told it is delayed
+            await self.relay.rasa.append_events(new.sender, [{"event": "pause"}])
+            await self.notify(ticket, "utter_handoff_position", "queue_position",
+                              position=status["position"] or 1, wait_minutes=status["wait_minutes"] or 1)
+        return dict(status, created=created, priority=ticket["priority"], customer_token=token)
+
+    async def conversation(self, sender: str) -> Dict[str, Any]:
+        """Where a conversation stands: state, ticket, position, wait."""
+        found = await self.queue.conversation_state(sender)
+        if not found:
+            return {"sender": sender, "state": "none", "ticket_id": None, "position": None, "wait_minutes": None}
+        state, ticket_id = found
+        position = await self.queue.position(ticket_id) if state == "waiting" else None
+        wait = await self.queue.estimated_wait_minutes(position) if position else None
+        return {"sender": sender, "state": state, "ticket_id": ticket_id, "position": position, "wait_minutes": wait}
+
+    async def customer_typing(self, sender: str, typing: bool) -> Dict[str, Any]:
+        """The customer is (or stopped) typing: tell the agent holding the chat."""
+        found = await self.queue.conversation_state(sender)
+        if not found or found[0] != "active":
+            return {"delivered": False}
+        return {"delivered": await self.queue.typing(sender, found[1], typing)}
+
+    async def customer_presence(self, sender: str, online: bool) -> Dict[str, Any]:
+        """The customer's chat page is open (heartbeat) or was closed, during a handoff."""
+        found = await self.queue.conversation_state(sender)
+        if not found:
+            return {"recorded": False}
+        await self.queue.presence(sender, found[1], online)
+        return {"recorded": True}
+
+    async def customer_message(self, sender: str, text: str) -> Dict[str, Any]:
+        """A customer wrote while in handoff: keep it and show it to the agent."""
+        found = await self.queue.conversation_state(sender)
+        if not found:
+            raise NotInHandoff()
+        await self.queue.append(sender, "user", text, await self.mask(text))
+        return await self.conversation(sender)
+
+    async def leave(self, sender: str) -> Dict[str, Any]:
+        """The customer no longer wants a person: close the ticket, resume the bot."""
+        found = await self.queue.conversation_state(sender)
+        if not found:
+            raise NotInHandoff()
+        await self.queue.leave(found[1])
+        await self.relay.rasa.append_events(sender, [{"event": "resume"}])
+        return {"sender": sender, "state": "none", "ticket_id": found[1]}
+
+    async def bump_safety(self, sender: str) -> Dict[str, Any]:
+        found = await self.queue.conversation_state(sender)
+        if not found:
+            raise NotInHandoff()
+        await self.queue.bump(found[1], "P0")
+        return await self.conversation(sender)
+
+    # ---- agents ---------------------------------------------------------------
+
+    async def ticket_view(self, ticket: Mapping[str, str], transcript: bool = True) -> Dict[str, Any]:
+        view: Dict[str, Any] = {
+            "id": ticket["id"],
+            "conversation_id": ticket["sender"],
+            "customer": mask_customer(ticket["sender"]),
+            "channel": ticket.get("channel", ""),
+            "priority": ticket.get("priority", ""),
+            "reason": ticket.get("reason", ""),
+            "intents": json.loads(ticket.get("intents") or "[]"),
+            "order_ref": ticket.get("order_ref", ""),
+            "order_type": ticket.get("order_type", ""),
+            "summary": ticket.get("summary", ""),
+            "sentiment": {"label": ticket.get("sentiment") or "calm"},
+            "state": ticket.get("state", ""),
+            "owner": ticket.get("owner", ""),
+            "owner_name": ticket.get("owner_name", ""),
+            "created_at": iso(_int(ticket.get("created_ms"))),
+            "sla_deadline": iso(_int(ticket.get("sla_deadline_ms"))),
+            "variables": {"order_id": ticket.get("order_ref", ""), "order_type": ticket.get("order_type", "")},
+        }
+        if ticket.get("state") == "waiting":
+            view["position"] = await self.queue.position(ticket["id"])
+        if transcript:
+            view["customer_online"] = await self.queue.customer_online(ticket["sender"])
+            view["variables"].update(await asyncio.to_thread(order_variables, view["order_ref"]))
+            view["transcript"] = [m.for_agent() for m in await self.queue.transcript(ticket["sender"])]
+        return view
+
+    async def visible_ticket(self, agent: Agent, ticket_id: str) -> Dict[str, str]:
+        """Waiting tickets are visible to every agent; held ones only to the holder."""
+        ticket = await self.queue.ticket(ticket_id)
+        if ticket["state"] == "waiting":
+            return ticket
+        if ticket["state"] == "active" and ticket.get("owner") == agent.id:
+            return ticket
+        if ticket["state"] == "closed":
+            raise TicketNotFound()
+        return await self.queue.require_owner(ticket_id, agent.id)
+
+    async def claimed(self, agent: Agent, ticket_id: str, fresh: bool) -> Dict[str, Any]:
+        ticket = await self.queue.ticket(ticket_id)
+        if fresh:
+            await self.notify(ticket, "utter_handoff_agent_joined", "agent_joined", agent_name=agent.name)
+        return await self.ticket_view(ticket)
+
+    async def claim(self, agent: Agent, ticket_id: str) -> Dict[str, Any]:
+        before = await self.queue.ticket(ticket_id)
+        await self.queue.touch_agent(agent.id, agent.skills)
+        claim = await self.queue.claim(ticket_id, agent.id, agent.name, agent.skills)
+        return await self.claimed(agent, claim.ticket_id, fresh=before.get("state") == "waiting")
+
+    async def claim_next(self, agent: Agent) -> Dict[str, Any]:
+        await self.queue.touch_agent(agent.id, agent.skills)
+        claim = await self.queue.claim_next(agent.id, agent.name, agent.skills)
+        return await self.claimed(agent, claim.ticket_id, fresh=True)
+
+    async def agent_message(self, agent: Agent, ticket_id: str, text: str) -> Dict[str, Any]:
+        ticket = await self.queue.require_owner(ticket_id, agent.id)
+        await self.queue.renew(ticket_id, agent.id)
+        sender = ticket["sender"]
+        metadata = {"from": "agent", "agent_name": agent.name}
+        message_id, _, _ = await self.queue.append(sender, "agent", text, await self.mask(text), agent.name)
+        await self.relay.to_customer(sender, ticket.get("channel", ""), {"text": text, "metadata": metadata})
+        logged = await self.relay.log_bot(sender, text, metadata)
+        return {"id": message_id, "delivered": True, "logged_in_tracker": logged}
+
+    async def transfer(self, agent: Agent, ticket_id: str, to_agent: str, skill: str) -> Dict[str, Any]:
+        if not to_agent and not skill:
+            raise BadRequest("请指定转接的坐席 agent_id 或技能组 skill")
+        if to_agent and self.agents.get(to_agent) is None:
+            raise BadRequest("找不到要转接的坐席")
+        ticket = await self.queue.require_owner(ticket_id, agent.id)
+        await self.queue.transfer(ticket_id, agent.id, to_agent, skill)
+        await self.notify(ticket, "utter_handoff_transferred", "transferred")
+        return {"id": ticket_id, "state": "waiting", "position": await self.queue.position(ticket_id)}
+
+    async def _finish(self, ticket: Mapping[str, str], intent: str, entities: Mapping[str, str]) -> List[Dict[str, Any]]:
+        sender = ticket["sender"]
+        # action_handoff paused the bot without an action_listen after it; without
+        # one the rules that start with the external intent would not match.
+        await self.relay.rasa.append_events(sender, [{"event": "resume"}, {"event": "action", "name": "action_listen"}])
+        messages = await self.relay.rasa.trigger_intent(sender, intent, entities)
+        if not messages:
+            await self.notify(ticket, "utter_handoff_closed", "handoff_closed")
+            return []
+        relayed = []
+        for index, message in enumerate(messages):
+            out: Dict[str, Any] = {"text": message.get("text") or "", "metadata": {"from": "bot"}}
+            if index == 0:
+                out["metadata"]["kind"] = "handoff_closed"
+            buttons = message.get("buttons") or []
+            if buttons:
+                out["quick_replies"] = [
+                    {"content_type": "text", "title": b.get("title", ""), "payload": b.get("payload", "")} for b in buttons
+                ]
+            await self.relay.to_customer(sender, ticket.get("channel", ""), out)
+            if out["text"]:
+                await self.queue.append(sender, "bot", out["text"], await self.mask(out["text"]))
+            relayed.append(out)
+        return relayed
+
+    async def resolve(self, agent: Agent, ticket_id: str) -> Dict[str, Any]:
+        ticket = await self.queue.require_owner(ticket_id, agent.id)
+        await self.queue.resolve(ticket_id, agent.id, "resolved")
+        relayed = await self._finish(ticket, "EXTERNAL_handoff_resolved", {})
+        return {"id": ticket_id, "state": "closed", "outcome": "resolved", "relayed": len(relayed)}
+
+    async def handback(self, agent: Agent, ticket_id: str, flow: str) -> Dict[str, Any]:
+        ticket = await self.queue.require_owner(ticket_id, agent.id)
+        await self.queue.resolve(ticket_id, agent.id, "handback")
+        relayed = await self._finish(ticket, "EXTERNAL_handoff_handback", {"flow": flow})
+        return {"id": ticket_id, "state": "closed", "outcome": "handback", "flow": flow, "relayed": len(relayed)}
+
+    async def reveal(self, agent: Agent, ticket_id: str, message_id: str, index: int) -> Dict[str, Any]:
+        """One personal value in clear for the agent holding the ticket; audited."""
+        ticket = await self.queue.require_owner(ticket_id, agent.id)
+        message = await self.queue.message(ticket["sender"], message_id)
+        if message is None:
+            raise BadRequest("找不到该消息")
+        found = await asyncio.to_thread(self.masker.find, message.text)
+        if not 0 <= index < len(found):
+            raise BadRequest("该消息中没有对应的个人信息")
+        item = found[index]
+        await self.queue.audit("reveal", ticket_id, agent.id, f"message={message_id};label={item['label']};index={index}")
+        return {"label": item["label"], "value": item["value"], "message_id": message_id, "index": index}
+
+    # ---- background --------------------------------------------------------------
+
+    async def reap_once(self) -> List[str]:
+        back = await self.queue.reap()
+        for ticket_id in back:
+            try:
+                ticket = await self.queue.ticket(ticket_id)
+                await self.notify(ticket, "utter_handoff_agent_left", "queue_position")
+            except Exception:
+                logger.exception("could not tell the customer of ticket %s it is back in the queue", ticket_id)
+        return back
+
+    async def drain_outbox(self) -> int:
+        if self.outbox is None:
+            return 0
+        return await self.outbox.deliver(self._escalate_from_outbox)
+
+    async def _escalate_from_outbox(self, payload: Dict[str, Any]) -> None:
+        await self.escalate(dict(payload, delayed=True))

@@ -1,0 +1,44 @@
+"""The normaliser: what understanding sees, and what the transcript keeps."""
+from __future__ import annotations
+
+import asyncio
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.shared.core.events import UserUttered
+
+from bot.text import normalize
+from tests.model import agent, parse
+
+
+def tokens(text: str) -> list:
+    """The tokens the trained pipeline produced for ``text``."""
+    parsed = parse(text)
+    return [parsed["text"][start:end] for start, end in parsed["text_tokens"]]
+
+
+def test_traditional_and_simplified_give_the_same_tokens() -> None:
+    assert tokens("請問我的外賣到哪裡了") == tokens("请问我的外卖到哪里了")
+    assert "外卖" in tokens("請問我的外賣到哪裡了")
+
+
+def test_full_width_zero_width_and_control_characters_are_cleaned() -> None:
+    text, traditional = normalize("订单\u200b１３８１２３４５６７８\x00！")
+    assert text == "订单13812345678 !"
+    assert traditional is False
+
+
+def test_tags_are_blanked_without_moving_offsets() -> None:
+    text, _ = normalize("<b>外卖</b>")
+    assert text.strip() == "外卖"
+    assert len(text) == len("<b>外卖</b>")
+
+
+def test_tracker_keeps_the_traditional_original_and_parse_is_simplified() -> None:
+    sender = "normalizer-test"
+    bot = agent()
+    asyncio.run(bot.handle_message(UserMessage("請問我的外賣到哪裡了", CollectingOutputChannel(), sender)))
+    tracker = asyncio.run(bot.tracker_store.retrieve(sender))
+    user_events = [e for e in tracker.events if isinstance(e, UserUttered)]
+    assert user_events[-1].text == "請問我的外賣到哪裡了"
+    assert user_events[-1].parse_data["text"] == "请问我的外卖到哪里了"
+    assert user_events[-1].parse_data["script"] == "hant"

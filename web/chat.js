@@ -1,0 +1,161 @@
+// The in-app chat as customers see it: socket.io to the Rasa server, the
+// rasa-webchat protocol (session_request / user_uttered / bot_uttered).
+// Everything the customer or the bot wrote is shown with textContent, never
+// as HTML.
+(function () {
+  "use strict";
+  var cfg = window.KEFU || {};
+  var socketUrl = cfg.socketUrl || location.origin;
+  var bridgeUrl = cfg.bridgeUrl || location.origin;
+  var inHandoff = false;
+  var sessionKey = "kefu.session";
+  var sessionId = localStorage.getItem(sessionKey);
+  if (!sessionId) {
+    sessionId = "web-" + Math.random().toString(36).slice(2) + Date.now().toString(36);
+    localStorage.setItem(sessionKey, sessionId);
+  }
+  var log = document.getElementById("log");
+  var quick = document.getElementById("quick");
+  var queue = document.getElementById("queue");
+  var conn = document.getElementById("conn");
+  var form = document.getElementById("composer");
+  var input = document.getElementById("text");
+
+  function add(kind, who, text) {
+    var li = document.createElement("li");
+    li.className = "msg " + kind;
+    var label = document.createElement("span");
+    label.className = "who";
+    label.textContent = who;
+    var bubble = document.createElement("div");
+    bubble.className = "bubble";
+    bubble.textContent = text;
+    li.appendChild(label);
+    li.appendChild(bubble);
+    log.appendChild(li);
+    log.scrollTop = log.scrollHeight;
+    return li;
+  }
+
+  function showButtons(buttons) {
+    quick.textContent = "";
+    quick.className = "quick";
+    if (!buttons || !buttons.length) return;
+    var rating = buttons.every(function (b) { return /rate/.test(b.payload || ""); });
+    if (rating) quick.className = "quick rating";
+    buttons.forEach(function (b) {
+      var btn = document.createElement("button");
+      btn.type = "button";
+      btn.textContent = b.title;
+      btn.addEventListener("click", function () { send(b.payload, b.title); });
+      quick.appendChild(btn);
+    });
+  }
+
+  var socket = io(socketUrl, { path: "/socket.io", transports: ["websocket"] });
+
+  function send(message, shown) {
+    if (!message || !message.trim()) return;
+    add("user", "我", shown || message);
+    showButtons([]);
+    socket.emit("user_uttered", { message: message, session_id: sessionId });
+  }
+
+  socket.on("connect", function () {
+    conn.textContent = "已连接";
+    conn.className = "conn on";
+    socket.emit("session_request", { session_id: sessionId });
+    pollStatus();
+  });
+  socket.on("disconnect", function () {
+    conn.textContent = "连接断开,正在重连…";
+    conn.className = "conn off";
+  });
+  // Queue position from the bridge while waiting for a person (also after a reload).
+  var statusTimer = null;
+  function showStatus(st) {
+    if (st.state === "waiting") {
+      inHandoff = true;
+      queue.hidden = false;
+      queue.textContent = "人工客服排队中:您当前排在第 " + st.position + " 位,预计等待约 " + (st.wait_minutes || 1) + " 分钟";
+    } else {
+      queue.hidden = true;
+      inHandoff = st.state === "active";
+    }
+  }
+  function pollStatus() {
+    clearTimeout(statusTimer);
+    fetch(bridgeUrl + "/customer/" + encodeURIComponent(sessionId) + "/status").then(function (resp) {
+      return resp.ok ? resp.json() : null;
+    }).then(function (st) {
+      if (!st) return;
+      showStatus(st);
+      if (inHandoff && !presenceTimer) heartbeat();
+      if (!inHandoff) { clearTimeout(presenceTimer); presenceTimer = null; }
+      if (st.state === "waiting") statusTimer = setTimeout(pollStatus, 3000);
+    }).catch(function () { /* the bot still answers without the bridge */ });
+  }
+
+  socket.on("bot_uttered", function (data) {
+    var meta = (data && data.metadata) || {};
+    if (meta.kind === "queue_position") {
+      inHandoff = true;
+      queue.hidden = false;
+      queue.textContent = data.text || "";
+    }
+    if (meta.kind === "agent_joined") inHandoff = true;
+    if (meta.kind === "queue_left" || meta.kind === "agent_joined" || meta.kind === "handoff_closed") {
+      queue.hidden = true;
+    }
+    if (meta.kind === "queue_left" || meta.kind === "handoff_closed") inHandoff = false;
+    if (data.text) {
+      if (meta.from === "agent") {
+        var li = add("agent", "人工客服" + (meta.agent_name ? " · " + meta.agent_name : ""), data.text);
+        var badge = document.createElement("span");
+        badge.className = "person";
+        badge.textContent = "真人";
+        li.querySelector(".who").appendChild(badge);
+      } else add("bot", "智能客服", data.text);
+    }
+    showButtons(data.quick_replies || data.buttons);
+    pollStatus();
+  });
+
+  // While a person may be reading: a heartbeat says the page is open, a beacon that it closed.
+  var presenceTimer = null;
+  function presenceUrl() { return bridgeUrl + "/customer/" + encodeURIComponent(sessionId) + "/presence"; }
+  function heartbeat() {
+    clearTimeout(presenceTimer);
+    if (!inHandoff) return;
+    fetch(presenceUrl(), {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ online: true })
+    }).catch(function () { /* retried on the next beat */ });
+    presenceTimer = setTimeout(heartbeat, 10000);
+  }
+  window.addEventListener("pagehide", function () {
+    if (inHandoff && navigator.sendBeacon) navigator.sendBeacon(presenceUrl(), JSON.stringify({ online: false }));
+  });
+
+  // Typing hints for the agent, only while a person may be reading.
+  var typingSent = 0, typingStop = null;
+  function typing(on) {
+    if (!inHandoff) return;
+    fetch(bridgeUrl + "/customer/" + encodeURIComponent(sessionId) + "/typing", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ typing: on })
+    }).catch(function () { /* a lost hint does not matter */ });
+  }
+  input.addEventListener("input", function () {
+    if (Date.now() - typingSent > 2000) { typingSent = Date.now(); typing(true); }
+    clearTimeout(typingStop);
+    typingStop = setTimeout(function () { typingSent = 0; typing(false); }, 3000);
+  });
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = input.value;
+    input.value = "";
+    clearTimeout(typingStop);
+    typingSent = 0;
+    send(text);
+  });
+})();

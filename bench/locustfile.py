@@ -1,6 +1,6 @@
 """Simulated customers for `make bench`: multi-turn conversations with real
-order look-ups (bench/conversations.py), through one channel (BENCH_PATH),
-never one repeated greeting.
+order look-ups (bench/conversations.py: generated, varied wording and
+numbers), through one channel (BENCH_PATH), never one repeated greeting.
 
 Each simulated customer is its own conversation (sender id); every turn is a
 request named after its step so the report shows where time goes. A turn
@@ -16,10 +16,11 @@ import uuid
 from locust import HttpUser, between, task
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from conversations import CONVERSATIONS  # noqa: E402
+from conversations import conversation  # noqa: E402
 
 PATH = os.environ.get("BENCH_PATH", "/webhooks/rest/webhook")
-_counter = itertools.count()
+#: each locust run draws its own conversations (bench/run.py sets BENCH_SEED per run)
+_counter = itertools.count(int(os.environ.get("BENCH_SEED", "1000000")))
 
 
 class Customer(HttpUser):
@@ -28,7 +29,7 @@ class Customer(HttpUser):
     @task
     def conversation(self) -> None:
         sender = f"bench-{uuid.uuid4().hex[:12]}"
-        script = CONVERSATIONS[next(_counter) % len(CONVERSATIONS)]
+        script = conversation(next(_counter))
         for step, text in script:
             with self.client.post(PATH, json={"sender": sender, "message": text}, name=step, catch_response=True) as resp:
                 if resp.status_code != 200:

@@ -100,7 +100,7 @@ def locust(report: Report, host: str, path: str, users: int, seconds: int, label
     assert host.startswith("http://127.0.0.1:"), host
     with tempfile.TemporaryDirectory() as tmp:
         prefix = Path(tmp) / "stats"
-        env = dict(os.environ, BENCH_PATH=path)
+        env = dict(os.environ, BENCH_PATH=path, BENCH_SEED=str(1_000_000 * (len(report.loads) + 1)))
         cmd = [
             str(VENV_BIN / "locust"), "-f", "bench/locustfile.py", "--headless",
             "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--host", host,
@@ -260,7 +260,7 @@ def run_handoff(stack: StackProcess, report: Report, seconds: int, quick: bool) 
 
 CATEGORIES: List[Tuple[str, Tuple[str, ...]]] = [
     ("Kefu channel handoff check (bot/channels.py gate)", ("HandoffGate", "log_notices")),
-    ("jsonschema: Rasa re-validates every action server response (jsonschema.validate re-checks the schema each call)", ("jsonschema/",)),
+    ("jsonschema: validation of action server replies and tracker-event writes", ("jsonschema/", "jsonschema_rs")),
     ("NLU pipeline (parse_message: jieba, spaCy, featurizers, DIET on TensorFlow)", ("parse_message (rasa/core/processor", "rasa/nlu/")),
     ("dialogue policies (Rule/Memoization/TED predict)", ("_predict_next_with_tracker", "rasa/core/policies/")),
     ("tracker store (Redis; tracker (de)serialisation)", ("tracker_store.py",)),
@@ -441,6 +441,10 @@ def write(report: Report, path: Path) -> str:
         "message and the bot's replies to it (one HTTP request). Both channels run on the same stack and model,",
         "interleaved at each concurrency level.",
         "",
+        "The wording is generated (bench/conversations.py: several phrasings per step, the customer's own",
+        "order or phone number, known to the demo database or not, fillers, punctuation, emoji), and every",
+        "locust run draws new conversations. " + repeat_note(),
+        "",
         "| channel | customers | Sanic workers | seconds | turns | errors | turns/s | p50 ms | p95 ms | p99 ms |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -562,6 +566,18 @@ def profile_section(p: Dict[str, Any]) -> List[str]:
     return out
 
 
+def repeat_note() -> str:
+    """How often a customer message repeats an earlier one word for word (the NLU parse cache's best case)."""
+    sys.path.insert(0, str(BENCH))
+    from conversations import repeat_share  # noqa: E402
+
+    small, large = repeat_share(300), repeat_share(2000)
+    return (f"Over 300 conversations ({small['turns']:.0f} messages) {small['repeated_share']:.0%} of the messages repeat an "
+            f"earlier text exactly, over 2,000 conversations {large['repeated_share']:.0%}: mostly greetings, thanks and "
+            "goodbyes. That is the most the NLU parse cache (bot/speedups.py) can answer without running the NLU; "
+            "the rest are parsed in full.")
+
+
 def analysis(report: Report, kefu10: Optional[LoadResult], stock10: Optional[LoadResult]) -> List[str]:
     """Why a target is missed and what would fix it, from this run's figures."""
     out = ["", "## Analysis", ""]
@@ -581,8 +597,7 @@ def analysis(report: Report, kefu10: Optional[LoadResult], stock10: Optional[Loa
             f"{single.p50 if single else 0:.0f} ms (p50 at 1 customer) of mostly CPU; under load it completes a turn every "
             f"{per_turn:.0f} ms, so 10 customers queue behind each other (p95 {kefu10.p95:.0f} ms) and throughput is capped near "
             f"{kefu10.rps:.0f} turns/s. The profile attributes {nlu:.0f}% of the busy time to the NLU pipeline, {pol:.0f}% to the "
-            f"dialogue policies, {schema:.0f}% to jsonschema (action server replies, checked by the validator bot/speedups.py builds once, "
-            f"and the tracker-events writes of the bridge, which Rasa still checks with `jsonschema.validate`) and {trk:.0f}% to the tracker store; the rest is Sanic, HTTP to the action server, JSON and asyncio. The stock channel "
+            f"dialogue policies, {schema:.0f}% to jsonschema (action server replies and tracker-event writes, checked by jsonschema_rs first, bot/speedups.py) " f"and {trk:.0f}% to the tracker store; the rest is Sanic, HTTP to the action server, JSON and asyncio. The stock channel "
             f"is just as far off (p95 {stock10.p95 if stock10 else 0:.0f} ms, {stock10.rps if stock10 else 0:.1f} turns/s), so this is "
             "the cost of Rasa's per-message pipeline on this machine, not of our channel.",
         ]
@@ -594,15 +609,15 @@ def analysis(report: Report, kefu10: Optional[LoadResult], stock10: Optional[Loa
                        "so the gain depends on how much of the second core they leave free. It also doubles the Rasa server's memory (one model per worker, see Memory).")
         out += [
             "- What would fix it: (1) more cores and one Sanic worker per core (the Redis lock store already makes that "
-            "safe; throughput grew with workers above), with the load generator on another machine; (2) a cheaper NLU: "
-            "the DIET classifier runs a TensorFlow graph per message (batching is not possible through Rasa's per-message "
-            "API); a smaller featuriser set or a linear intent classifier would cut most of that share; "
-            "(3) keeping trackers short (the tracker store deserialises the whole conversation on every turn; "
-            "`record_exp` plus session expiry bound it); (4) the same cached validator for Rasa's tracker-events endpoint (bot/speedups.py already does it "
-            "for action server replies, where `jsonschema.validate` re-checked the schema on every call).",
-            f"- Both halves of the target need more than cores: 60 turns/s is x{TARGET_RPS / kefu10.rps:.1f} this run's "
-            f"throughput, and even one customer alone sees p95 {single.p95 if single else 0:.0f} ms, so p95 <= 100 ms at 10 "
-            "customers needs the per-turn CPU cut (points 2-4) as well as parallel workers (point 1).",
+            "safe; throughput grew with workers above), with the load generator on another machine; (2) per-turn Rasa "
+            "overhead that no cache removes: the tracker store still deserialises and replays the whole conversation "
+            "on every retrieve, Rasa's Redis lock store makes about five synchronous Redis round trips with JSON per "
+            "message, and every custom action ships the whole tracker to the action server; shorter sessions "
+            "(session expiry) and a lock store on one Lua script would cut those; (3) for messages the parse cache has "
+            "not seen, a cheaper NLU: DIET runs a TensorFlow graph per message (Rasa's per-message API cannot batch).",
+            f"- 60 turns/s at 10 customers with p95 <= 100 ms means a turn in well under 100 ms while ten are in flight, "
+            f"i.e. about 100 turns/s on 2 cores shared with the action server, Redis and locust: x{100 / kefu10.rps:.1f} "
+            f"this run's single-worker throughput. One customer alone sees p95 {single.p95 if single else 0:.0f} ms.",
         ]
     if kefu10 and stock10 and stock10.p95:
         over = kefu10.p95 / stock10.p95 - 1
@@ -620,10 +635,8 @@ def analysis(report: Report, kefu10: Optional[LoadResult], stock10: Optional[Loa
             f"- Agent messages reach the customer's socket through Redis pub/sub and the Rasa server's socket.io manager, "
             f"so they wait for whatever that Rasa process is doing (p99 {agent:.0f} ms for one chat"
             + (f", {paced:.0f} ms with 9 chats" if paced is not None else "") + "). The bridge also writes every agent message "
-            "into the Rasa tracker (`POST /conversations/{id}/tracker/events`); Rasa 3.6 validates that request body with "
-            "`jsonschema.validate`, which re-checks the schema against its meta-schema on every call: the dev profile showed "
-            "about half of that endpoint's CPU there. Validating with a cached validator in Rasa, or a lighter tracker write, "
-            "would shorten the time Rasa's loop is busy and with it the socket delivery tail.")
+            "into the Rasa tracker (`POST /conversations/{id}/tracker/events`, validated by jsonschema_rs first, "
+            "bot/speedups.py); with several chats, the delivery tail is the time Rasa's loop is busy with customer turns.")
     claims_http = _get(h, "claims_http", "per_s")
     if claims_http is not None:
         out.append(f"- Claims: the claim itself (one Lua script) sustains {_get(h, 'claims_lua', 'per_s') or 0:,.0f}/s from one Python "

@@ -3,16 +3,40 @@
 Rasa validates every action server reply with ``jsonschema.validate``, which
 checks the (large) schema against its meta-schema and builds a new validator
 on every call: about 24 ms of CPU per custom action, the biggest single item
-in the Rasa server's profile under load (bench/RESULTS.md). Here the
-validator is built once and reused; replies are checked exactly as strictly
-(same schema, same ``best_match`` error, same message).
+in the Rasa server's profile under load (bench/RESULTS.md). Even a reused
+pure-Python validator takes ~3 ms per reply (every event is tried against
+every event schema), so a valid reply is checked by ``jsonschema_rs`` (Rust,
+~0.01 ms) against the same schema; only a reply it rejects goes through
+Python's validator, which gives Rasa's own ``best_match`` error and message.
+The same goes for the events the bridge writes into trackers
+(``POST /conversations/{id}/tracker/events``, checked by Rasa with
+``jsonschema.validate`` on every call): valid bodies pass the Rust check,
+anything else gets Rasa's own check and 400 answer.
+
+Rasa also runs the whole NLU graph (jieba, spaCy, four featurizers, DIET on
+TensorFlow: about 7 ms) for every customer message, although the result
+depends on the text alone (no component of ours reads metadata or the
+tracker). Customers repeat themselves a lot (你好, 谢谢, 转人工, 好的), so the
+parse of recent texts is kept in a bounded LRU per loaded model; a reloaded
+model gets a new processor and so an empty cache. Hits are deep copies, so a
+caller changing its parse data cannot change the next customer's.
 """
 from __future__ import annotations
 
+import copy
 import functools
-from typing import Any, Dict, Text
+import os
+from collections import OrderedDict
+from typing import Any, Callable, Dict, Optional, Text
+
+#: distinct texts remembered per model (a parse is ~2 KB); KEFU_PARSE_CACHE_SIZE=0 turns the cache off
+PARSE_CACHE_SIZE = 4096
+#: longer texts are rarely repeated word for word: not worth the memory
+PARSE_CACHE_MAX_CHARS = 120
 
 _installed = False
+_original_parse: Optional[Callable[..., Dict[Text, Any]]] = None
+_original_events_check: Optional[Callable[[Any], None]] = None
 
 
 @functools.lru_cache(maxsize=1)
@@ -26,10 +50,46 @@ def _action_reply_validator() -> Any:
     return cls(schema)
 
 
+@functools.lru_cache(maxsize=1)
+def _fast_action_reply_validator() -> Any:
+    try:
+        import jsonschema_rs
+    except ImportError:  # pragma: no cover - pinned in requirements.txt
+        return None
+    from rasa.core.actions.action import RemoteAction
+
+    return jsonschema_rs.validator_for(RemoteAction.action_response_format_spec())
+
+
+@functools.lru_cache(maxsize=1)
+def _fast_events_validator() -> Any:
+    try:
+        import jsonschema_rs
+    except ImportError:  # pragma: no cover - pinned in requirements.txt
+        return None
+    from rasa.shared.utils.schemas.events import EVENTS_SCHEMA
+
+    return jsonschema_rs.validator_for(EVENTS_SCHEMA)
+
+
+def _validate_events_in_request_body(request: Any) -> None:
+    body = request.json
+    events = body if isinstance(body, list) else [body]
+    fast = _fast_events_validator()
+    if fast is not None and fast.is_valid(events):
+        return
+    assert _original_events_check is not None
+    _original_events_check(request)  # Rasa's own check and 400 answer
+
+
 def _validate_action_result(self: Any, result: Dict[Text, Any]) -> bool:
     from jsonschema.exceptions import best_match
     from rasa.shared.constants import DOCS_BASE_URL
 
+    fast = _fast_action_reply_validator()
+    if fast is not None and fast.is_valid(result):
+        return True
+    # rejected (or no fast validator): Python's validator has the last word and the error text
     error = best_match(_action_reply_validator().iter_errors(result))
     if error is None:
         return True
@@ -41,12 +101,73 @@ def _validate_action_result(self: Any, result: Dict[Text, Any]) -> bool:
     raise error
 
 
+class ParseCache:
+    """Bounded LRU of NLU parse results by exact message text."""
+
+    def __init__(self, size: int = PARSE_CACHE_SIZE) -> None:
+        self.size = size
+        self.entries: "OrderedDict[str, Dict[Text, Any]]" = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, text: str) -> Optional[Dict[Text, Any]]:
+        found = self.entries.get(text)
+        if found is None:
+            self.misses += 1
+            return None
+        self.entries.move_to_end(text)
+        self.hits += 1
+        return copy.deepcopy(found)
+
+    def put(self, text: str, parsed: Dict[Text, Any]) -> None:
+        self.entries[text] = copy.deepcopy(parsed)
+        while len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+
+
+def parse_cache(processor: Any) -> ParseCache:
+    """The cache of one MessageProcessor (one loaded model)."""
+    cache = processor.__dict__.get("_kefu_parse_cache")
+    if cache is None:
+        size = int(os.environ.get("KEFU_PARSE_CACHE_SIZE") or PARSE_CACHE_SIZE)
+        cache = processor.__dict__["_kefu_parse_cache"] = ParseCache(size)
+    return cache
+
+
+def _cacheable(text: Any) -> bool:
+    # "/intent{...}" payloads are parsed by the domain, not the graph
+    return isinstance(text, str) and 0 < len(text) <= PARSE_CACHE_MAX_CHARS and not text.startswith("/")
+
+
+def _parse_message_with_graph(self: Any, message: Any, tracker: Any, only_output_properties: bool = True) -> Dict[Text, Any]:
+    assert _original_parse is not None
+    if not only_output_properties or not _cacheable(message.text):
+        return _original_parse(self, message, tracker, only_output_properties)
+    cache = parse_cache(self)
+    if cache.size <= 0:
+        return _original_parse(self, message, tracker, only_output_properties)
+    parsed = cache.get(message.text)
+    if parsed is None:
+        parsed = _original_parse(self, message, tracker, only_output_properties)
+        cache.put(message.text, parsed)
+    for key, value in (("message_id", message.message_id), ("metadata", message.metadata)):
+        if key in parsed:
+            parsed[key] = value
+    return parsed
+
+
 def install() -> None:
-    """Replace RemoteAction's per-call schema check with the cached one (idempotent)."""
-    global _installed
+    """Install the fixes into the running Rasa (idempotent)."""
+    global _installed, _original_parse, _original_events_check
     if _installed:
         return
+    import rasa.server
     from rasa.core.actions.action import RemoteAction
+    from rasa.core.processor import MessageProcessor
 
+    _original_events_check = rasa.server.validate_events_in_request_body
+    rasa.server.validate_events_in_request_body = _validate_events_in_request_body
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+    _original_parse = MessageProcessor._parse_message_with_graph
+    MessageProcessor._parse_message_with_graph = _parse_message_with_graph  # type: ignore[method-assign]
     _installed = True

@@ -48,6 +48,7 @@ from handoff.queue import HandoffQueue
 from handoff.relay import RasaClient, Relay
 from handoff.service import REASONS, HandoffService
 from handoff.settings import Settings
+from handoff.stats import DayFiguresCache
 
 logger = logging.getLogger(__name__)
 
@@ -325,7 +326,8 @@ async def supervisor_stats(request: Request) -> Response:
     stats = SupervisorStats(svc.queue.redis, {k: v * 1000 for k, v in settings.sla_seconds.items()},
                             settings.online_seconds * 1000)
     try:
-        figures = await stats.figures(Day.of(day), now_ms(), names_of(svc.agents.all()))
+        figures = await stats.figures(Day.of(day), now_ms(), names_of(svc.agents.all()),
+                                      getattr(request.app.state, "day_figures", None))
     except (RedisError, OSError) as exc:
         raise QueueUnavailable() from exc
     return ok(figures)
@@ -685,6 +687,7 @@ def create_app(settings: Optional[Settings] = None, service: Optional[HandoffSer
         svc = service or build_service(settings)
         app.state.service = svc
         app.state.settings = settings
+        app.state.day_figures = DayFiguresCache(ttl_ms=10_000)
         warm = asyncio.create_task(asyncio.to_thread(svc.masker.warm_up))
         stop = asyncio.Event()
         loop_task = asyncio.create_task(_background(svc, settings, stop))

@@ -30,7 +30,7 @@ import asyncio
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 from handoff import keys
 from handoff.queue import PRIORITIES
@@ -172,7 +172,17 @@ class SupervisorStats:
             by_ticket.setdefault(entry.get("ticket_id", ""), []).append(entry)
         return by_ticket
 
-    async def figures(self, day: Day, now_ms: int, agent_names: Mapping[str, str]) -> Dict[str, Any]:
+    async def figures(self, day: Day, now_ms: int, agent_names: Mapping[str, str],
+                      cache: Optional["DayFiguresCache"] = None) -> Dict[str, Any]:
+        """The live queue (always fresh) and the day's figures (from ``cache`` when recent)."""
+        live = await self.live_figures(day, now_ms, agent_names)
+        if cache is None:
+            today = await self.day_figures(day, now_ms)
+        else:
+            today = await cache.get(day, now_ms, lambda: self.day_figures(day, now_ms))
+        return {"date": day.day.isoformat(), "generated_at": now_ms, "live": live, "today": today}
+
+    async def live_figures(self, day: Day, now_ms: int, agent_names: Mapping[str, str]) -> Dict[str, Any]:
         live = day.start_ms <= now_ms < day.end_ms
         # ---- live queue ----
         waiting_ids = [str(t) for t in await self.redis.zrange(keys.QUEUE, 0, -1)]
@@ -189,7 +199,15 @@ class SupervisorStats:
             pipe.scard(keys.agent_chats(agent_id))
         chats = await pipe.execute() if online_ids else []
         agents = [{"id": a, "name": agent_names.get(a, a), "chats": int(n)} for a, n in zip(online_ids, chats)]
+        return {
+            "queue": queue,
+            "queue_total": sum(queue.values()),
+            "sla_breached_waiting": breached_now if live else 0,
+            "agents_online": agents,
+        }
 
+    async def day_figures(self, day: Day, now_ms: int) -> Dict[str, Any]:
+        """Scans the day's tickets and every tracker: the expensive half, see DayFiguresCache."""
         # ---- the day's handoffs ----
         ticket_keys = await self._scan(keys.TICKET_PREFIX + "*")
         tickets = [t for t in await self._hashes(ticket_keys) if _int(t.get("created_ms")) in day]
@@ -245,40 +263,59 @@ class SupervisorStats:
             key=lambda row: (-row["conversations"], row["intent"]),
         )
         return {
-            "date": day.day.isoformat(),
-            "generated_at": now_ms,
-            "live": {
-                "queue": queue,
-                "queue_total": sum(queue.values()),
-                "sla_breached_waiting": breached_now if live else 0,
-                "agents_online": agents,
+            "computed_at": now_ms,
+            "conversations": total,
+            "handoffs": len(tickets),
+            "handoffs_by_priority": by_priority,
+            "handoff_rate": _ratio(len(handoff_senders), total),
+            "sla_breaches": sla_breaches,
+            "satisfaction": {
+                "average": round(sum(ratings) / len(ratings), 2) if ratings else None,
+                "count": len(ratings),
+                "distribution": {str(s): ratings.count(s) for s in range(1, 6)},
+                "with_agent_average": round(sum(agent_ratings) / len(agent_ratings), 2) if agent_ratings else None,
+                "target": TARGETS["satisfaction"],
             },
-            "today": {
-                "conversations": total,
-                "handoffs": len(tickets),
-                "handoffs_by_priority": by_priority,
-                "handoff_rate": _ratio(len(handoff_senders), total),
-                "sla_breaches": sla_breaches,
-                "satisfaction": {
-                    "average": round(sum(ratings) / len(ratings), 2) if ratings else None,
-                    "count": len(ratings),
-                    "distribution": {str(s): ratings.count(s) for s in range(1, 6)},
-                    "with_agent_average": round(sum(agent_ratings) / len(agent_ratings), 2) if agent_ratings else None,
-                    "target": TARGETS["satisfaction"],
-                },
-                "first_contact_resolution": {
-                    "rate": _ratio(bot_closed + first_agent, total),
-                    "bot_closed": bot_closed,
-                    "bot_rate": _ratio(bot_closed, total),
-                    "first_agent": first_agent,
-                    "closed_by_agent": closed_by_agent,
-                    "first_agent_rate": _ratio(first_agent, closed_by_agent),
-                    "target": TARGETS["first_contact_resolution"],
-                },
-                "average_handling_seconds": round(sum(handle_ms) / len(handle_ms) / 1000, 1) if handle_ms else None,
-                "handoff_rate_by_intent": by_intent,
+            "first_contact_resolution": {
+                "rate": _ratio(bot_closed + first_agent, total),
+                "bot_closed": bot_closed,
+                "bot_rate": _ratio(bot_closed, total),
+                "first_agent": first_agent,
+                "closed_by_agent": closed_by_agent,
+                "first_agent_rate": _ratio(first_agent, closed_by_agent),
+                "target": TARGETS["first_contact_resolution"],
             },
+            "average_handling_seconds": round(sum(handle_ms) / len(handle_ms) / 1000, 1) if handle_ms else None,
+            "handoff_rate_by_intent": by_intent,
         }
+
+
+class DayFiguresCache:
+    """The day's figures, shared by every supervisor's page for ``ttl_ms``.
+
+    Each open supervisor page polls every 5 s, and the day's figures scan every
+    ticket and tracker in Redis. With the cache, any number of pages costs one
+    scan per ``ttl_ms`` per day shown, and a scan already running is awaited
+    rather than started twice. The live queue and agents are never cached.
+    """
+
+    def __init__(self, ttl_ms: int = 10_000) -> None:
+        self.ttl_ms = ttl_ms
+        self.scans = 0
+        self._entries: Dict[date, Tuple[int, Dict[str, Any]]] = {}
+        self._lock = asyncio.Lock()
+
+    async def get(self, day: Day, now_ms: int,
+                  compute: "Callable[[], Awaitable[Dict[str, Any]]]") -> Dict[str, Any]:
+        async with self._lock:
+            found = self._entries.get(day.day)
+            if found is not None and 0 <= now_ms - found[0] < self.ttl_ms:
+                return found[1]
+            figures = await compute()
+            self.scans += 1
+            self._entries = {d: e for d, e in self._entries.items() if 0 <= now_ms - e[0] < self.ttl_ms}
+            self._entries[day.day] = (now_ms, figures)
+            return figures
 
 
 def parse_day(raw: Optional[str], today: date) -> date:

@@ -126,3 +126,21 @@ def test_customer_presence_reaches_the_ticket(bridge: Bridge) -> None:
     for body in ({"online": 1}, {}, {"online": True, "x": 1}):
         resp = bridge.client.post("/customer/cust-p/presence", json=body)
         assert resp.status_code == 400 and resp.json()["error"] == "bad_request"
+
+
+def test_many_supervisor_pages_cost_one_scan_but_see_the_live_queue(bridge: Bridge, redis_url: str) -> None:
+    """Pages poll every 5 s: the queue is always current, the day's scan is shared for 10 s."""
+    headers = supervisor(bridge)
+    store_tracker(redis_url, "cust-a", ["query_order_status"])
+    first = bridge.client.get("/api/supervisor/stats", headers=headers).json()
+    cache = bridge.client.app.state.day_figures
+    scans = cache.scans
+    bridge.escalate("cust-b", intents=["request_human"])
+    for _ in range(5):
+        later = bridge.client.get("/api/supervisor/stats", headers=headers).json()
+    assert later["live"]["queue_total"] == first["live"]["queue_total"] + 1, "the live queue must never be stale"
+    assert cache.scans == scans, "every poll rescanned every tracker"
+    assert later["today"]["computed_at"] == first["today"]["computed_at"]
+    cache.ttl_ms = 0  # the figures age out
+    assert bridge.client.get("/api/supervisor/stats", headers=headers).json()["today"]["handoffs"] == 1
+    assert cache.scans == scans + 1

@@ -39,6 +39,7 @@ spacy: $(SPACY) ## Build the blank zh spaCy pipeline from data/patterns.yml
 
 $(SPACY): data/patterns.yml bot/zh_pipeline.py bot/patterns.py $(INSTALLED)
 	$(PY) -m bot.zh_pipeline build
+	@touch $@  # the build keeps an unchanged fingerprint file; make must still see it as new
 
 train: $(MODEL) ## Train the model, only when data, domain or config changed
 

@@ -62,6 +62,14 @@ class ActionOfferDeclined(Action):
         return [SlotSet("pending", "anything_else")]
 
 
+def flow_reset() -> List[EventType]:
+    """Forget the flow in progress and its identity check."""
+    return [
+        SlotSet("current_flow", None), SlotSet("requested_slot", None), SlotSet("identity_attempts", 0),
+        SlotSet("candidate_orders", None), SlotSet("identity_reask", False),
+    ]
+
+
 class ActionStopFlow(Action):
     """The customer changed their mind in the middle of the identity check."""
 
@@ -70,10 +78,18 @@ class ActionStopFlow(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         dispatcher.utter_message(response="utter_flow_stopped")
-        return [
-            SlotSet("pending", "anything_else"), SlotSet("current_flow", None), SlotSet("requested_slot", None),
-            SlotSet("identity_attempts", 0), SlotSet("candidate_orders", None), SlotSet("identity_reask", False),
-        ]
+        return [SlotSet("pending", "anything_else"), *flow_reset()]
+
+
+class ActionGoodbyeInFlow(Action):
+    """The customer says goodbye in the middle of the identity check: no re-ask, no failed attempt."""
+
+    def name(self) -> Text:
+        return "action_goodbye_in_flow"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        dispatcher.utter_message(response="utter_goodbye")
+        return [SlotSet("pending", None), *flow_reset()]
 
 
 class ActionAskRating(Action):

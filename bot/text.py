@@ -15,6 +15,11 @@ from typing import Any, Dict, List, Tuple
 
 _ZERO_WIDTH = re.compile("[\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff]")
 _TAGS = re.compile(r"<[^<>]{0,200}>")
+#: whole messages of digit slang. The featurizers read any number as a number
+#: (an order id, a rating), so "886" would be understood as an answer to a
+#: question instead of a goodbye.
+_DIGIT_SLANG = re.compile(r"^\s*(?:88+6?|886+)\s*([~!。.…]*)\s*$")
+_DIGIT_SLANG_MEANING = "拜拜"
 
 
 def max_chars() -> int:
@@ -50,7 +55,8 @@ def normalize(text: str) -> Tuple[str, bool]:
 
     Offsets are kept wherever possible (one character in, one out; tags become
     spaces) so entity positions found on the result still point at the
-    customer's words; only zero-width characters are dropped.
+    customer's words; only zero-width characters are dropped, and a whole
+    message of digit slang (886, 88) becomes its meaning (拜拜).
     """
     if not text:
         return "", False
@@ -58,7 +64,11 @@ def normalize(text: str) -> Tuple[str, bool]:
     text = "".join(_fold_char(c) for c in text)
     text = _TAGS.sub(lambda m: " " * len(m.group(0)), text)
     simplified = to_simplified(text)
-    return simplified, simplified != text
+    traditional = simplified != text
+    slang = _DIGIT_SLANG.match(simplified)
+    if slang:
+        simplified = _DIGIT_SLANG_MEANING + slang.group(1)
+    return simplified, traditional
 
 
 def convert_response(response: Dict[str, Any]) -> Dict[str, Any]:

@@ -3,7 +3,7 @@ from actions.cancel import ActionCancelCheck, ActionCancelExecute, ActionReassig
 from actions.change_info import ActionChangeInfoCheck, ActionChangeInfoExecute
 from actions.closing import (
     ActionAnythingElseYes, ActionAskRating, ActionOfferDeclined, ActionRate, ActionRequestHuman, ActionResolvedYes,
-    ActionStopFlow, ActionUnresolved,
+    ActionGoodbyeInFlow, ActionStopFlow, ActionUnresolved,
 )
 from actions.complaints import ActionComplaintRecord
 from actions.damage import ActionDamageCheck, ActionDamageClaim
@@ -245,6 +245,9 @@ def test_closing_actions(svc):
     assert run(ActionAnythingElseYes(), make_tracker())[0] == ["utter_please_go_ahead"]
     assert run(ActionOfferDeclined(), make_tracker())[0] == ["utter_offer_declined", "utter_anything_else"]
     assert run(ActionStopFlow(), make_tracker(intent="deny"))[0] == ["utter_flow_stopped"]
+    responses, events, _ = run(ActionGoodbyeInFlow(), make_tracker(intent="goodbye"))
+    assert responses == ["utter_goodbye"], "a goodbye must not be answered with another identity question"
+    assert slot_events(events)["current_flow"] is None and slot_events(events)["identity_attempts"] == 0
     assert run(ActionAskRating(), make_tracker())[0] == ["utter_ask_rating"]
     responses, events, _ = run(ActionRequestHuman(), make_tracker(intent="request_human"))
     assert responses == ["utter_request_human_ack"] and handed_over(events, "request_human")

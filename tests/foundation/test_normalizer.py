@@ -42,3 +42,11 @@ def test_tracker_keeps_the_traditional_original_and_parse_is_simplified() -> Non
     assert user_events[-1].text == "請問我的外賣到哪裡了"
     assert user_events[-1].parse_data["text"] == "请问我的外卖到哪里了"
     assert user_events[-1].parse_data["script"] == "hant"
+
+
+def test_digit_slang_goodbye_is_understood_but_numbers_stay_numbers() -> None:
+    assert normalize("886")[0] == "拜拜" and normalize("88~")[0] == "拜拜~"
+    for number in ("2023112215300012345", "5", "88元", "886号", "1886"):
+        assert normalize(number)[0] == number
+    assert parse("886")["intent"]["name"] == "goodbye"
+    assert parse("88")["intent"]["name"] == "goodbye"

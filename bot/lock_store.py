@@ -1,0 +1,126 @@
+"""A per-conversation FIFO lock for Rasa in three Lua scripts.
+
+Rasa holds a conversation's lock while it handles one of its messages, so two
+messages of one customer are answered in order, also across Sanic workers.
+Rasa 3.6's ``RedisLockStore`` keeps the ticket lock as a JSON string and
+changes it with GET / modify / SET from Python: about seven synchronous round
+trips and four JSON (de)serialisations per message (17% of the Rasa server's
+CPU under load, bench/RESULTS.md), and, between two workers, a window where
+both read the same lock and issue the same ticket number.
+
+Here each step is one atomic script: *issue* a ticket (the next number,
+with an expiry), *try* it (drop expired tickets at the head; the lowest
+remaining ticket holds the lock), *release* it (and drop the keys when no
+one waits). The semantics are Rasa's: first come, first served per
+conversation; a holder that dies lets the next one in after the ticket's
+lifetime; a ticket that expired before its turn raises ``LockError``. A
+waiting ticket polls with a short back-off (Rasa sleeps a whole second).
+
+endpoints.yml::
+
+    lock_store:
+      type: bot.lock_store.KefuRedisLockStore
+      url: ${KEFU_REDIS_HOST}
+      port: ${KEFU_REDIS_PORT}
+      ...
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from contextlib import asynccontextmanager
+from typing import Any, AsyncGenerator, Optional, Text
+
+from rasa.core.lock import TicketLock
+from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
+from rasa.utils.endpoints import EndpointConfig
+
+# KEYS[1] = ticket numbers (sorted set, score = number), KEYS[2] = expiries (hash number -> ms; field "last")
+_ISSUE = """
+local n = redis.call('HINCRBY', KEYS[2], 'last', 1)
+local expires = tonumber(ARGV[1]) + tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], n, n)
+redis.call('HSET', KEYS[2], tostring(n), string.format('%.0f', expires))
+local keep = tonumber(ARGV[2]) + 60000
+redis.call('PEXPIRE', KEYS[1], keep)
+redis.call('PEXPIRE', KEYS[2], keep)
+return n
+"""
+
+# ARGV[1] = now ms, ARGV[2] = my ticket. Returns 1 (mine), 0 (wait), -1 (my ticket expired)
+_TRY = """
+local now = tonumber(ARGV[1])
+while true do
+  local head = redis.call('ZRANGE', KEYS[1], 0, 0)[1]
+  if not head then return -1 end
+  local expires = tonumber(redis.call('HGET', KEYS[2], head) or '0')
+  if expires > now then
+    if head == ARGV[2] then return 1 end
+    if redis.call('ZSCORE', KEYS[1], ARGV[2]) then return 0 end
+    return -1
+  end
+  redis.call('ZREM', KEYS[1], head)
+  redis.call('HDEL', KEYS[2], head)
+end
+"""
+
+_RELEASE = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[1], KEYS[2]) end
+return 1
+"""
+
+#: first wait between two tries of a waiting ticket (s); doubles up to Rasa's wait time
+FIRST_WAIT = 0.005
+
+
+class KefuRedisLockStore(RedisLockStore):
+    """Rasa's ticket lock, one Redis script per step."""
+
+    def __init__(self, endpoint_config: Optional[EndpointConfig] = None, **kwargs: Any) -> None:
+        if endpoint_config is not None:
+            kwargs = {"host": endpoint_config.url or "localhost", **endpoint_config.kwargs, **kwargs}
+        super().__init__(**kwargs)
+        self._issue = self.red.register_script(_ISSUE)
+        self._try = self.red.register_script(_TRY)
+        self._release = self.red.register_script(_RELEASE)
+
+    def _keys(self, conversation_id: Text) -> list:
+        base = self.key_prefix + conversation_id
+        return [base + ":tickets", base + ":expiry"]
+
+    @staticmethod
+    def _now_ms() -> int:
+        return int(time.time() * 1000)
+
+    def issue_ticket(self, conversation_id: Text, lock_lifetime: float = LOCK_LIFETIME) -> int:
+        try:
+            return int(self._issue(keys=self._keys(conversation_id), args=[self._now_ms(), int(lock_lifetime * 1000)]))
+        except Exception as exc:
+            raise LockError(f"Error while acquiring lock. Error:\n{exc}") from exc
+
+    def cleanup(self, conversation_id: Text, ticket_number: int) -> None:
+        self._release(keys=self._keys(conversation_id), args=[ticket_number])
+
+    @asynccontextmanager
+    async def lock(
+        self,
+        conversation_id: Text,
+        lock_lifetime: float = LOCK_LIFETIME,
+        wait_time_in_seconds: float = 1,
+    ) -> AsyncGenerator[TicketLock, None]:
+        ticket = self.issue_ticket(conversation_id, lock_lifetime)
+        try:
+            wait = FIRST_WAIT
+            while True:
+                state = int(self._try(keys=self._keys(conversation_id), args=[self._now_ms(), ticket]))
+                if state == 1:
+                    break
+                if state < 0:
+                    raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, wait_time_in_seconds)
+            yield TicketLock(conversation_id)
+        finally:
+            self.cleanup(conversation_id, ticket)

@@ -9,12 +9,13 @@ CPU under load, bench/RESULTS.md), and, between two workers, a window where
 both read the same lock and issue the same ticket number.
 
 Here each step is one atomic script: *issue* a ticket (the next number,
-with an expiry), *try* it (drop expired tickets at the head; the lowest
-remaining ticket holds the lock), *release* it (and drop the keys when no
-one waits). The semantics are Rasa's: first come, first served per
+with an expiry) and *try* it at once (drop expired tickets at the head; the
+lowest remaining ticket holds the lock), *try* again while waiting,
+*release* it (and drop the keys when no one waits): two round trips per
+message when nobody else is handling that customer. The semantics are Rasa's: first come, first served per
 conversation; a holder that dies lets the next one in after the ticket's
 lifetime; a ticket that expired before its turn raises ``LockError``. A
-waiting ticket polls with a short back-off (Rasa sleeps a whole second).
+waiting ticket polls with a short back-off, at most 50 ms (Rasa sleeps a whole second).
 
 endpoints.yml::
 
@@ -47,22 +48,35 @@ redis.call('PEXPIRE', KEYS[2], keep)
 return n
 """
 
+# KEYS[1] = ticket numbers (sorted set, score = number), KEYS[2] = expiries (hash number -> ms; field "last")
 # ARGV[1] = now ms, ARGV[2] = my ticket. Returns 1 (mine), 0 (wait), -1 (my ticket expired)
-_TRY = """
-local now = tonumber(ARGV[1])
-while true do
-  local head = redis.call('ZRANGE', KEYS[1], 0, 0)[1]
-  if not head then return -1 end
-  local expires = tonumber(redis.call('HGET', KEYS[2], head) or '0')
-  if expires > now then
-    if head == ARGV[2] then return 1 end
-    if redis.call('ZSCORE', KEYS[1], ARGV[2]) then return 0 end
+_HEAD = """
+local function try(now, mine)
+  local mine_expires = tonumber(redis.call('HGET', KEYS[2], mine) or '0')
+  if mine_expires <= now then
+    redis.call('ZREM', KEYS[1], mine)
+    redis.call('HDEL', KEYS[2], mine)
     return -1
   end
-  redis.call('ZREM', KEYS[1], head)
-  redis.call('HDEL', KEYS[2], head)
+  while true do
+    local head = redis.call('ZRANGE', KEYS[1], 0, 0)[1]
+    if not head then return -1 end
+    local expires = tonumber(redis.call('HGET', KEYS[2], head) or '0')
+    if expires > now then
+      if head == mine then return 1 end
+      if redis.call('ZSCORE', KEYS[1], mine) then return 0 end
+      return -1
+    end
+    redis.call('ZREM', KEYS[1], head)
+    redis.call('HDEL', KEYS[2], head)
+  end
 end
 """
+
+_TRY = _HEAD + "return try(tonumber(ARGV[1]), ARGV[2])"
+
+#: issue and try at once: the usual case (nobody else is handling this customer) is one round trip
+_ISSUE_AND_TRY = _HEAD + _ISSUE.replace("return n", "return {n, try(tonumber(ARGV[1]), tostring(n))}")
 
 _RELEASE = """
 redis.call('ZREM', KEYS[1], ARGV[1])
@@ -71,8 +85,10 @@ if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[1], KEYS[2]) en
 return 1
 """
 
-#: first wait between two tries of a waiting ticket (s); doubles up to Rasa's wait time
+#: first wait between two tries of a waiting ticket (s); doubles up to MAX_WAIT
 FIRST_WAIT = 0.005
+#: a customer's second message should not wait a whole second (Rasa's fixed poll) for the first
+MAX_WAIT = 0.05
 
 
 class KefuRedisLockStore(RedisLockStore):
@@ -84,6 +100,7 @@ class KefuRedisLockStore(RedisLockStore):
         super().__init__(**kwargs)
         self._issue = self.red.register_script(_ISSUE)
         self._try = self.red.register_script(_TRY)
+        self._issue_and_try = self.red.register_script(_ISSUE_AND_TRY)
         self._release = self.red.register_script(_RELEASE)
 
     def _keys(self, conversation_id: Text) -> list:
@@ -110,17 +127,21 @@ class KefuRedisLockStore(RedisLockStore):
         lock_lifetime: float = LOCK_LIFETIME,
         wait_time_in_seconds: float = 1,
     ) -> AsyncGenerator[TicketLock, None]:
-        ticket = self.issue_ticket(conversation_id, lock_lifetime)
+        keys = self._keys(conversation_id)
+        try:
+            ticket, state = (int(x) for x in self._issue_and_try(keys=keys, args=[self._now_ms(), int(lock_lifetime * 1000)]))
+        except Exception as exc:
+            raise LockError(f"Error while acquiring lock. Error:\n{exc}") from exc
         try:
             wait = FIRST_WAIT
             while True:
-                state = int(self._try(keys=self._keys(conversation_id), args=[self._now_ms(), ticket]))
                 if state == 1:
                     break
                 if state < 0:
                     raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
                 await asyncio.sleep(wait)
-                wait = min(wait * 2, wait_time_in_seconds)
+                wait = min(wait * 2, MAX_WAIT, wait_time_in_seconds)
+                state = int(self._try(keys=keys, args=[self._now_ms(), ticket]))
             yield TicketLock(conversation_id)
         finally:
             self.cleanup(conversation_id, ticket)

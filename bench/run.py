@@ -54,6 +54,10 @@ STOCK = "stock REST (baseline)"
 TARGET_P95_MS = 100.0
 TARGET_RPS = 60.0
 TARGET_OVERHEAD = 0.10
+#: stock, Kefu, Kefu, stock, stock, Kefu: drift in the run (Redis growing, caches warming) cancels out
+PAIRED_ORDER = ("stock REST (baseline)", "Kefu channel", "Kefu channel", "stock REST (baseline)",
+                "stock REST (baseline)", "Kefu channel")
+PAIRED_SECONDS = 12
 TARGET_RASA_MIB = 1.5 * 1024
 TARGET_ESCALATION_P99 = 50.0
 TARGET_AGENT_P99 = 100.0
@@ -87,6 +91,9 @@ class Report:
     evaluation: Dict[str, str] = field(default_factory=dict)
     notes: List[str] = field(default_factory=list)
     commands: List[str] = field(default_factory=list)
+    #: alternating stock / Kefu rounds at 10 customers, for the channel-overhead target
+    paired: List[LoadResult] = field(default_factory=list)
+    locust_runs: int = 0
 
 
 def log(message: str) -> None:
@@ -100,7 +107,8 @@ def locust(report: Report, host: str, path: str, users: int, seconds: int, label
     assert host.startswith("http://127.0.0.1:"), host
     with tempfile.TemporaryDirectory() as tmp:
         prefix = Path(tmp) / "stats"
-        env = dict(os.environ, BENCH_PATH=path, BENCH_SEED=str(1_000_000 * (len(report.loads) + 1)))
+        report.locust_runs += 1
+        env = dict(os.environ, BENCH_PATH=path, BENCH_SEED=str(1_000_000 * report.locust_runs))
         cmd = [
             str(VENV_BIN / "locust"), "-f", "bench/locustfile.py", "--headless",
             "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--host", host,
@@ -411,7 +419,13 @@ def write(report: Report, path: Path) -> str:
                      f"{_verdict(kefu10.p95 <= TARGET_P95_MS)} |")
         lines.append(f"| 10 customers, whole stack: >= {TARGET_RPS:.0f} replies/s | {kefu10.rps:.1f} turns/s "
                      f"| {_verdict(kefu10.rps >= TARGET_RPS)} |")
-    if kefu10 and stock10 and stock10.p95:
+    overhead = paired_overhead(report)
+    if overhead is not None:
+        over50, over95, rounds = overhead
+        lines.append(f"| Kefu channel + handoff check add <= 10% to stock REST latency (10 customers) | "
+                     f"p50 {over50:+.0%}, p95 {over95:+.0%} (medians of {rounds} alternating {PAIRED_SECONDS}-s rounds each) | "
+                     f"{_verdict(over95 <= TARGET_OVERHEAD and over50 <= TARGET_OVERHEAD)} |")
+    elif kefu10 and stock10 and stock10.p95:
         over50 = kefu10.p50 / stock10.p50 - 1 if stock10.p50 else 0.0
         over95 = kefu10.p95 / stock10.p95 - 1
         lines.append(f"| Kefu channel + handoff check add <= 10% to stock REST latency (10 customers) | "
@@ -451,6 +465,10 @@ def write(report: Report, path: Path) -> str:
     for r in report.loads:
         lines.append(f"| {r.channel} | {r.users} | {r.workers} | {r.seconds} | {r.requests} | {r.failures} | {r.rps:.1f} | "
                      f"{r.p50:.0f} | {r.p95:.0f} | {r.p99:.0f} |")
+    if report.paired:
+        lines += ["", f"Channel overhead rounds (10 customers, 1 worker, {PAIRED_SECONDS} s each, in this order):", "",
+                  "| round | channel | turns/s | p50 ms | p95 ms |", "|---|---|---|---|---|"]
+        lines += [f"| {i} | {r.channel} | {r.rps:.1f} | {r.p50:.0f} | {r.p95:.0f} |" for i, r in enumerate(report.paired, 1)]
     lines += ["", "Kefu channel against the stock REST channel (same model, same run; >1 means slower / more):", ""]
     for users in sorted({r.users for r in report.loads}):
         ours, base = one.get((KEFU, users, 1)), one.get((STOCK, users, 1))
@@ -566,6 +584,21 @@ def profile_section(p: Dict[str, Any]) -> List[str]:
     return out
 
 
+def paired_overhead(report: Report) -> Optional[Tuple[float, float, int]]:
+    """(p50 overhead, p95 overhead, rounds per channel) from the alternating rounds, or None."""
+    import statistics
+
+    kefu = [r for r in report.paired if r.channel == KEFU]
+    stock = [r for r in report.paired if r.channel == STOCK]
+    if not kefu or not stock:
+        return None
+    s50, s95 = statistics.median(r.p50 for r in stock), statistics.median(r.p95 for r in stock)
+    if not s50 or not s95:
+        return None
+    k50, k95 = statistics.median(r.p50 for r in kefu), statistics.median(r.p95 for r in kefu)
+    return k50 / s50 - 1, k95 / s95 - 1, min(len(kefu), len(stock))
+
+
 def repeat_note() -> str:
     """How often a customer message repeats an earlier one word for word (the NLU parse cache's best case)."""
     sys.path.insert(0, str(BENCH))
@@ -619,14 +652,17 @@ def analysis(report: Report, kefu10: Optional[LoadResult], stock10: Optional[Loa
             f"i.e. about 100 turns/s on 2 cores shared with the action server, Redis and locust: x{100 / kefu10.rps:.1f} "
             f"this run's single-worker throughput. One customer alone sees p95 {single.p95 if single else 0:.0f} ms.",
         ]
-    if kefu10 and stock10 and stock10.p95:
-        over = kefu10.p95 / stock10.p95 - 1
-        verdict = "within" if over <= TARGET_OVERHEAD else "above"
+    overhead = paired_overhead(report)
+    if overhead is not None:
+        over50, over95, rounds = overhead
+        same = [r.p95 for r in report.paired if r.channel == STOCK]
+        spread = (max(same) / min(same) - 1) if same and min(same) else 0.0
+        verdict = "within" if over95 <= TARGET_OVERHEAD and over50 <= TARGET_OVERHEAD else "above"
         out.append(f"- The Kefu channel's own cost is one Redis GET per message (HandoffGate.state) while not in handoff: "
-                   f"{gate:.1f}% of the profiled busy time. Its p95 is {over:+.0%} against the stock channel at 10 customers "
-                   f"({verdict} the 10% target). At these loads the run-to-run spread of p95 between two runs of the *same* "
-                   "channel is tens of percent (one Rasa process, queueing), larger than the channel's cost, so the ratio's "
-                   "sign is noise: the channel adds nothing measurable.")
+                   f"{gate:.1f}% of the profiled busy time. Measured as the medians of {rounds} alternating rounds per channel "
+                   f"(stock, Kefu, Kefu, stock, stock, Kefu; {PAIRED_SECONDS} s each), it adds p50 {over50:+.0%} and p95 {over95:+.0%} "
+                   f"({verdict} the 10% target). For scale: the p95 of the *same* stock channel varied by {spread:.0%} between "
+                   "its rounds (one Rasa process, queueing), so single runs (the table above) can show either sign.")
     h = report.handoff
     agent = _get(h, "agent_message_to_customer_socket", "latency_ms", "p99")
     paced = _get(h, "agent_message_to_customer_socket_9chats", "latency_ms", "p99")
@@ -692,6 +728,12 @@ def main(argv: Optional[List[str]] = None) -> int:
                     "rest_rss": rest[name]["rss"], "rest_pss": rest[name]["pss"],
                     "peak_rss": sampler.peak.get(name, {}).get("rss", 0.0), "peak_pss": sampler.peak.get(name, {}).get("pss", 0.0),
                 }
+            if KEFU in paths and STOCK in paths:
+                log("channel overhead: alternating rounds at 10 customers ...")
+                for label in PAIRED_ORDER:
+                    result = locust(report, stack.url("rasa"), paths[label], 10, PAIRED_SECONDS, label)
+                    report.paired.append(result)
+                    log(f"  {label:22} p50 {result.p50:5.0f} p95 {result.p95:5.0f} ms")
             log("profiling the Rasa server under load (py-spy) ...")
             profile_under_load(report, stack, paths.get(KEFU, paths[STOCK]), 10, max(12, args.seconds))
             log("handoff bridge and redis-benchmark ...")

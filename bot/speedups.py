@@ -50,26 +50,27 @@ def _action_reply_validator() -> Any:
     return cls(schema)
 
 
-@functools.lru_cache(maxsize=1)
-def _fast_action_reply_validator() -> Any:
+def _rust_validator(schema: Dict[Text, Any]) -> Any:
+    """A jsonschema_rs validator for ``schema``, or None without the wheel (then Python's check runs alone)."""
     try:
         import jsonschema_rs
     except ImportError:  # pragma: no cover - pinned in requirements.txt
         return None
+    return jsonschema_rs.validator_for(schema)
+
+
+@functools.lru_cache(maxsize=1)
+def _fast_action_reply_validator() -> Any:
     from rasa.core.actions.action import RemoteAction
 
-    return jsonschema_rs.validator_for(RemoteAction.action_response_format_spec())
+    return _rust_validator(RemoteAction.action_response_format_spec())
 
 
 @functools.lru_cache(maxsize=1)
 def _fast_events_validator() -> Any:
-    try:
-        import jsonschema_rs
-    except ImportError:  # pragma: no cover - pinned in requirements.txt
-        return None
     from rasa.shared.utils.schemas.events import EVENTS_SCHEMA
 
-    return jsonschema_rs.validator_for(EVENTS_SCHEMA)
+    return _rust_validator(EVENTS_SCHEMA)
 
 
 def _validate_events_in_request_body(request: Any) -> None:

@@ -36,21 +36,19 @@ from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
-# KEYS[1] = ticket numbers (sorted set, score = number), KEYS[2] = expiries (hash number -> ms; field "last")
-_ISSUE = """
-local n = redis.call('HINCRBY', KEYS[2], 'last', 1)
-local expires = tonumber(ARGV[1]) + tonumber(ARGV[2])
-redis.call('ZADD', KEYS[1], n, n)
-redis.call('HSET', KEYS[2], tostring(n), string.format('%.0f', expires))
-local keep = tonumber(ARGV[2]) + 60000
-redis.call('PEXPIRE', KEYS[1], keep)
-redis.call('PEXPIRE', KEYS[2], keep)
-return n
-"""
-
-# KEYS[1] = ticket numbers (sorted set, score = number), KEYS[2] = expiries (hash number -> ms; field "last")
-# ARGV[1] = now ms, ARGV[2] = my ticket. Returns 1 (mine), 0 (wait), -1 (my ticket expired)
-_HEAD = """
+# Every script: KEYS[1] = ticket numbers (sorted set, score = number),
+# KEYS[2] = expiries (hash number -> ms, plus the counter field "last").
+_FUNCTIONS = """
+-- the next ticket, valid for lifetime ms; the keys outlive the last ticket by a minute
+local function issue(now, lifetime)
+  local n = redis.call('HINCRBY', KEYS[2], 'last', 1)
+  redis.call('ZADD', KEYS[1], n, n)
+  redis.call('HSET', KEYS[2], tostring(n), string.format('%.0f', now + lifetime))
+  redis.call('PEXPIRE', KEYS[1], lifetime + 60000)
+  redis.call('PEXPIRE', KEYS[2], lifetime + 60000)
+  return n
+end
+-- 1: mine holds the lock; 0: wait; -1: mine expired (expired tickets ahead are dropped)
 local function try(now, mine)
   local mine_expires = tonumber(redis.call('HGET', KEYS[2], mine) or '0')
   if mine_expires <= now then
@@ -73,10 +71,17 @@ local function try(now, mine)
 end
 """
 
-_TRY = _HEAD + "return try(tonumber(ARGV[1]), ARGV[2])"
+# ARGV[1] = now ms, ARGV[2] = lifetime ms
+_ISSUE = _FUNCTIONS + "return issue(tonumber(ARGV[1]), tonumber(ARGV[2]))"
+
+# ARGV[1] = now ms, ARGV[2] = my ticket
+_TRY = _FUNCTIONS + "return try(tonumber(ARGV[1]), ARGV[2])"
 
 #: issue and try at once: the usual case (nobody else is handling this customer) is one round trip
-_ISSUE_AND_TRY = _HEAD + _ISSUE.replace("return n", "return {n, try(tonumber(ARGV[1]), tostring(n))}")
+_ISSUE_AND_TRY = _FUNCTIONS + """
+local n = issue(tonumber(ARGV[1]), tonumber(ARGV[2]))
+return {n, try(tonumber(ARGV[1]), tostring(n))}
+"""
 
 _RELEASE = """
 redis.call('ZREM', KEYS[1], ARGV[1])

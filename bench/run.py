@@ -55,8 +55,7 @@ TARGET_P95_MS = 100.0
 TARGET_RPS = 60.0
 TARGET_OVERHEAD = 0.10
 #: stock, Kefu, Kefu, stock, stock, Kefu: drift in the run (Redis growing, caches warming) cancels out
-PAIRED_ORDER = ("stock REST (baseline)", "Kefu channel", "Kefu channel", "stock REST (baseline)",
-                "stock REST (baseline)", "Kefu channel")
+PAIRED_ORDER = (STOCK, KEFU, KEFU, STOCK, STOCK, KEFU)
 PAIRED_SECONDS = 12
 TARGET_RASA_MIB = 1.5 * 1024
 TARGET_ESCALATION_P99 = 50.0

@@ -11,6 +11,7 @@ import sys
 from typing import List, Optional
 
 from handoff.agents import AgentDirectory
+from handoff.privacy import install_log_masking
 from handoff.settings import Settings, SettingsError
 
 
@@ -30,10 +31,12 @@ def serve(settings: Settings) -> int:
 
     from handoff.app import create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # The PII masker uses spaCy, whose thinc backend imports TensorFlow when it
-    # is installed (Rasa installs it). The bridge never needs it: blocking the
-    # import in this process halves start-up time and memory.
+    log_format = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    logging.basicConfig(level=logging.INFO, format=log_format)
+    install_log_masking(log_format)  # no customer's phone, ID or address in handoff.log
+    # Rasa installs TensorFlow, and anything that pulls in spaCy's thinc backend
+    # imports it. The bridge never needs it (the PII masker is plain regexes):
+    # blocking the import in this process keeps start-up time and memory low.
     sys.modules.setdefault("tensorflow", None)  # type: ignore[assignment]
     if settings.demo_agents:
         tokens = AgentDirectory(settings.agents_file).seed_demo()
@@ -43,6 +46,7 @@ def serve(settings: Settings) -> int:
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port,
         log_level="warning", access_log=False, ws_max_size=settings.max_body_bytes,
+        log_config=None,  # uvicorn's records reach the root handler, masked, not its own
         # uvicorn's "auto" picks websockets-sansio, which needs websockets>=13; Rasa pins 10.4
         ws="wsproto",
         h11_max_incomplete_event_size=settings.max_body_bytes,

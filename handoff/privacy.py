@@ -1,38 +1,28 @@
-"""Masking for everything an agent or a log sees.
+"""Masking for everything an agent or a log of the bridge sees.
 
-Uses the project's detector (``bot.pii``, loaded on first use). If it cannot
-be loaded, a conservative fallback masks every long run of digits, so raw
-phone, ID and card numbers never reach an agent.
+One implementation: ``bot.pii`` (the validated patterns of data/patterns.yml
+plus its masking-only patterns). This module only adapts it to the bridge:
+``Masker`` loads the patterns once, off the event loop, and never lets a
+failure show raw text (a message it cannot mask is hidden whole);
+``MaskingFormatter`` masks every log line the bridge writes, whatever a
+caller put in it.
 """
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from typing import Any, Callable, Dict, List, Optional
 
+from bot import pii
+
 logger = logging.getLogger(__name__)
 
-_DIGITS = re.compile(r"\+?\d[\d\s-]{5,}\d[\dXx]?")
-
-
-def _fallback_find(text: str) -> List[Dict[str, Any]]:
-    return [
-        {"label": "number", "start": m.start(), "end": m.end(), "value": m.group(0)}
-        for m in _DIGITS.finditer(text or "")
-    ]
-
-
-def _fallback_mask(text: str) -> str:
-    def hide(match: "re.Match[str]") -> str:
-        value = match.group(0)
-        return "*" * (len(value) - 4) + value[-4:]
-
-    return _DIGITS.sub(hide, text or "")
+#: what an agent sees of a message the masker failed on: nothing of it
+HIDDEN = "[内容已隐藏]"
 
 
 class Masker:
-    """``mask(text)`` and ``find(text)`` backed by bot.pii when available."""
+    """``mask(text)`` and ``find(text)`` from bot.pii, loaded once, failing closed."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -43,14 +33,8 @@ class Masker:
         with self._lock:
             if self._mask is not None:
                 return
-            try:
-                from bot.pii import find_pii, mask_text
-
-                mask_text("13800000000")  # load the pipeline now, not on a customer's message
-                self._mask, self._find = mask_text, find_pii
-            except Exception as exc:  # missing module or model: never leak, mask digits
-                logger.warning("bot.pii unavailable (%s); masking every long number instead", exc)
-                self._mask, self._find = _fallback_mask, _fallback_find
+            pii.mask_text("13800000000")  # compile the patterns now, not on a customer's message
+            self._mask, self._find = pii.mask_text, pii.find_pii
 
     def warm_up(self) -> None:
         self._load()
@@ -62,21 +46,42 @@ class Masker:
     def mask(self, text: str) -> str:
         if not text:
             return text
-        self._load()
-        assert self._mask is not None
         try:
+            self._load()
+            assert self._mask is not None
             return self._mask(text)
-        except Exception:
-            logger.exception("masking failed; masking every long number instead")
-            return _fallback_mask(text)
+        except Exception:  # never the raw text: hide the whole message instead
+            logger.exception("masking failed; the message is hidden from the agent")
+            return HIDDEN
 
     def find(self, text: str) -> List[Dict[str, Any]]:
         if not text:
             return []
-        self._load()
-        assert self._find is not None
         try:
+            self._load()
+            assert self._find is not None
             return self._find(text)
         except Exception:
-            logger.exception("PII detection failed; using the digit fallback")
-            return _fallback_find(text)
+            logger.exception("personal data detection failed; nothing to reveal")
+            return []
+
+
+class MaskingFormatter(logging.Formatter):
+    """A formatter whose lines (message, arguments, traceback) are masked.
+
+    Loggers anywhere in the bridge may be handed customer text (an exception
+    message, a library's warning); masking at the handler catches them all.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        try:
+            return pii.mask_text(line)
+        except Exception:  # a log line is not worth a leak
+            return f"{record.levelname} {record.name}: [log line hidden: masking failed]"
+
+
+def install_log_masking(fmt: str) -> None:
+    """Mask every handler of the root logger (the bridge's only log output)."""
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(MaskingFormatter(fmt))

@@ -12,6 +12,7 @@ INSTALLED := $(VENV)/.installed
 # Defaults for the variables endpoints.yml reads; `make run` (bot/stack.py)
 # sets the real ones. See README "Environment".
 export KEFU_ACTION_URL     ?= http://127.0.0.1:5055/webhook
+export KEFU_ACTION_TOKEN   ?=
 export KEFU_REDIS_HOST     ?= 127.0.0.1
 export KEFU_REDIS_PORT     ?= 6380
 export KEFU_REDIS_DB       ?= 0

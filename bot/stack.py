@@ -4,6 +4,12 @@
 environment (README, "Environment"). Bad configuration stops start-up with
 one line saying what to fix. Ctrl-C (SIGINT) or SIGTERM stops every child
 and waits for them, so nothing is left behind.
+
+Process-level security (README, "Security model"): every service binds
+KEFU_HOST only; no secret is ever on a command line (children read them from
+the environment, which only their owner can read); the stack and its
+children run with umask 077 and the data dir is made 0700 with nothing in it
+readable by group or others; Rasa's CORS allows the configured origins only.
 """
 from __future__ import annotations
 
@@ -16,12 +22,15 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 from urllib.parse import urlparse
 
+from bot.hardening import PRIVATE_UMASK, UnsafeSetting, cors_origins, make_private
 from bot.paths import ROOT, data_dir
 from bot.redis_server import EmbeddedRedis, RedisServerError, port_in_use
-from handoff.settings import stored_secret
+from handoff.settings import demo_tokens_path, stored_secret
+
+T = TypeVar("T")
 
 
 class ConfigError(Exception):
@@ -51,22 +60,36 @@ class StackSettings:
     model_path: Path
     rasa_token: str
     internal_token: str
+    action_token: str
+    cors_origins: Tuple[str, ...]
 
     @classmethod
     def from_env(cls) -> "StackSettings":
         data = data_dir()
+        host = os.environ.get("KEFU_HOST", "127.0.0.1")
+        handoff_port = _port("KEFU_HANDOFF_PORT", 5006)
         return cls(
-            host=os.environ.get("KEFU_HOST", "127.0.0.1"),
+            host=host,
             rasa_port=_port("KEFU_RASA_PORT", 5005),
             actions_port=_port("KEFU_ACTIONS_PORT", 5055),
-            handoff_port=_port("KEFU_HANDOFF_PORT", 5006),
+            handoff_port=handoff_port,
             redis_port=_port("KEFU_REDIS_PORT", 6380),
             redis_url=os.environ.get("REDIS_URL") or None,
             data_dir=data,
             model_path=Path(os.environ.get("KEFU_MODEL", ROOT / "models")),
             rasa_token=os.environ.get("KEFU_RASA_TOKEN") or stored_secret(data, "rasa_token"),
             internal_token=os.environ.get("KEFU_INTERNAL_TOKEN") or stored_secret(data, "internal_token"),
+            action_token=os.environ.get("KEFU_ACTION_TOKEN") or stored_secret(data, "action_token"),
+            cors_origins=_checked(cors_origins, os.environ.get("KEFU_CORS_ORIGINS", ""), host, handoff_port),
         )
+
+
+def _checked(check: Callable[..., T], *args: Any) -> T:
+    """Run a bot.hardening check; its refusal becomes a one-line ConfigError."""
+    try:
+        return check(*args)
+    except UnsafeSetting as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def redis_env(url: str) -> Dict[str, str]:
@@ -101,7 +124,11 @@ def service_env(settings: StackSettings, redis_url: str) -> Dict[str, str]:
     env.update(
         {
             "KEFU_DATA_DIR": str(settings.data_dir),
+            "KEFU_HOST": settings.host,
+            "KEFU_ACTIONS_PORT": str(settings.actions_port),
             "KEFU_ACTION_URL": f"http://{settings.host}:{settings.actions_port}/webhook",
+            # endpoints.yml sends it as a header on every action call
+            "KEFU_ACTION_TOKEN": settings.action_token,
             "KEFU_HANDOFF_URL": f"http://{settings.host}:{settings.handoff_port}",
             "KEFU_HANDOFF_HOST": settings.host,
             "KEFU_HANDOFF_PORT": str(settings.handoff_port),
@@ -151,7 +178,11 @@ class Stack:
     def start(self) -> None:
         s = self.settings
         self.preflight()
-        self.logs.mkdir(parents=True, exist_ok=True)
+        orders_db = os.environ.get("KEFU_ORDERS_DB")
+        _checked(make_private, s.data_dir, [Path(orders_db)] if orders_db else [])
+        self.logs.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Stale tokens from an earlier start must not be printed as current.
+        demo_tokens_path(s.data_dir).unlink(missing_ok=True)
         if s.redis_url:
             redis_url = s.redis_url
         else:
@@ -161,20 +192,16 @@ class Stack:
         env = service_env(s, redis_url)
         self.seed_orders(env)
         python = sys.executable
-        rasa = str(Path(python).with_name("rasa"))
         self.children = [
-            Child(
-                "actions",
-                [rasa, "run", "actions", "--actions", "actions", "--port", str(s.actions_port)],
-                f"http://{s.host}:{s.actions_port}/health",
-            ),
+            # Host, port and token from the environment (actions/server.py).
+            Child("actions", [python, "-m", "actions.server"], f"http://{s.host}:{s.actions_port}/health"),
             Child(
                 "rasa",
                 [
-                    rasa, "run", "--model", str(s.model_path), "--enable-api",
-                    # One argv item: a token may start with "-", which argparse
-                    # would otherwise read as the next option.
-                    f"--auth-token={s.rasa_token}", "--cors", "*",
+                    # bot/rasa_main.py adds --auth-token from KEFU_RASA_TOKEN
+                    # inside the process: the token is not in this argv.
+                    python, "-m", "bot.rasa_main", "run", "--model", str(s.model_path), "--enable-api",
+                    "--cors", *s.cors_origins,
                     "--interface", s.host, "--port", str(s.rasa_port),
                     "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
                 ],
@@ -237,16 +264,14 @@ class Stack:
         return out
 
     def demo_agents(self) -> List[str]:
-        """The bridge's demo agent token lines (from its latest start)."""
-        log = self.logs / "handoff.log"
-        if not log.exists():
+        """The demo agent token lines the bridge wrote at this start (0600 file, not a log)."""
+        path = demo_tokens_path(self.settings.data_dir)
+        if not path.exists():
             return []
-        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
-        starts = [i for i, line in enumerate(lines) if line.startswith("演示坐席")]
-        if not starts:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        if not lines or not lines[0].startswith("演示坐席"):
             return []
-        block = lines[starts[-1]:]
-        return [block[0]] + [l for l in block[1:] if l.startswith("  ")][:10]
+        return [lines[0]] + [line for line in lines[1:] if line.startswith("  ")][:10]
 
     def stop(self) -> None:
         for child in reversed(self.children):
@@ -337,7 +362,7 @@ class StackProcess:
                 continue
             if "redis-server" in cmd:
                 found.setdefault("redis", proc)
-            elif " run actions" in cmd:
+            elif "-m actions.server" in cmd:
                 found.setdefault("actions", proc)
             elif "-m handoff" in cmd:
                 found.setdefault("handoff", proc)
@@ -364,6 +389,9 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 
 
 def main() -> int:
+    # Before anything is created (secrets, logs, Redis AOF, SQLite files);
+    # children inherit it.
+    os.umask(PRIVATE_UMASK)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGINT, _raise_interrupt)
     try:

@@ -12,7 +12,7 @@ from typing import List, Optional
 
 from handoff.agents import AgentDirectory
 from handoff.privacy import install_log_masking
-from handoff.settings import Settings, SettingsError
+from handoff.settings import Settings, SettingsError, demo_tokens_path, private_write
 
 
 def _skills(raw: List[str]) -> List[str]:
@@ -34,15 +34,25 @@ def serve(settings: Settings) -> int:
     log_format = "%(asctime)s %(levelname)s %(name)s: %(message)s"
     logging.basicConfig(level=logging.INFO, format=log_format)
     install_log_masking(log_format)  # no customer's phone, ID or address in handoff.log
+    # httpx logs every request URL at INFO, and Rasa's HTTP API only takes its
+    # token as ``?token=``: at INFO the Rasa token would be in handoff.log.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     # Rasa installs TensorFlow, and anything that pulls in spaCy's thinc backend
     # imports it. The bridge never needs it (the PII masker is plain regexes):
     # blocking the import in this process keeps start-up time and memory low.
     sys.modules.setdefault("tensorflow", None)  # type: ignore[assignment]
+    demo_file = demo_tokens_path(settings.data_dir)
     if settings.demo_agents:
+        # Tokens go to a 0600 file that `make run` prints, never to stdout
+        # (stdout is handoff.log, which gets copied and shared).
         tokens = AgentDirectory(settings.agents_file).seed_demo()
-        print("演示坐席 (demo agents, tokens change at every start):", flush=True)
-        for agent_id, token in tokens.items():
-            print(f"  {agent_id}: {token}", flush=True)
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        lines = ["演示坐席 (demo agents, tokens change at every start):"]
+        lines += [f"  {agent_id}: {token}" for agent_id, token in tokens.items()]
+        private_write(demo_file, "\n".join(lines) + "\n")
+        print(f"演示坐席令牌已写入 {demo_file} (demo agent tokens written, mode 0600)", flush=True)
+    else:
+        demo_file.unlink(missing_ok=True)
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port,
         log_level="warning", access_log=False, ws_max_size=settings.max_body_bytes,

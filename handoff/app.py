@@ -639,6 +639,7 @@ def build_service(settings: Settings) -> HandoffService:
     queue = HandoffQueue.from_url(
         settings.redis_url, lease_seconds=settings.lease_seconds, max_chats=settings.max_chats,
         online_seconds=settings.online_seconds, sla_seconds=settings.sla_seconds,
+        retention_seconds=settings.retention_seconds,
     )
     emitter = None
     try:

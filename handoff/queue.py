@@ -28,7 +28,11 @@ from handoff.exceptions import BY_CODE, HandoffError, QueueUnavailable
 
 PRIORITIES: Tuple[str, ...] = ("P0", "P1", "P2")
 CLASS_SPAN = 10**13
+#: a closed ticket's life (or the retention, if shorter)
 TICKET_TTL_SECONDS = 7 * 24 * 3600
+#: KEFU_RETENTION_DAYS default: tickets, transcripts and REST outboxes expire this
+#: long after their last write (personal data is not kept forever)
+RETENTION_SECONDS = 30 * 24 * 3600
 EVENTS_MAXLEN = 10000
 CUSTOMER_OUT_MAXLEN = 1000
 DEFAULT_HANDLE_MS = 5 * 60 * 1000
@@ -79,11 +83,15 @@ def _raise_for(result: Sequence[Any]) -> None:
 
 
 # --------------------------------------------------------------------------
-# Lua. Every script gets ARGV[1] = key prefix, ARGV[2] = now (ms).
+# Lua. Every script gets ARGV[1] = key prefix, ARGV[2] = now (ms) and, as
+# its last ARGV, the retention (seconds): every write to a ticket, its
+# transcript or its conversation pointer sets that key's expiry.
 
 _PRELUDE = """
 local P = ARGV[1]
 local NOW = tonumber(ARGV[2])
+local RETAIN = tonumber(ARGV[#ARGV])
+local function retain(key) redis.call('EXPIRE', key, RETAIN) end
 local function tkey(id) return P .. 'ticket:' .. id end
 local function audit(action, tid, who, detail)
   redis.call('XADD', P .. 'audit', '*', 'action', action, 'ticket_id', tid,
@@ -116,9 +124,10 @@ local function take(tid, agent, name, lease_ms)
   redis.call('ZADD', P .. 'leases', NOW + lease_ms, tid)
   redis.call('SADD', P .. 'agent_chats:' .. agent, tid)
   local sender = redis.call('HGET', k, 'sender')
-  redis.call('SET', P .. 'conv:' .. sender, 'active:' .. tid)
+  redis.call('SET', P .. 'conv:' .. sender, 'active:' .. tid, 'EX', RETAIN)
   local seq = redis.call('INCR', P .. 'claim_seq')
   redis.call('HSET', k, 'claim_seq', seq)
+  retain(k)
   audit('claim', tid, agent, '')
   event('ticket', tid, agent, 'claimed')
   return tostring(seq)
@@ -159,12 +168,14 @@ f.enqueue_ms = string.format('%.0f', enq)
 f.score = string.format('%.0f', tonumber(f.klass) * 1e13 + enq)
 for name, value in pairs(f) do redis.call('HSET', k, name, tostring(value)) end
 redis.call('HSET', k, 'state', 'waiting', 'owner', '', 'owner_name', '')
+retain(k)
 for _, m in ipairs(transcript) do
   redis.call('XADD', P .. 'transcript:' .. f.sender, '*', 'role', m.role, 'text', m.text,
              'masked', m.masked, 'ts', tostring(m.ts), 'agent_name', m.agent_name or '')
 end
+if #transcript > 0 then retain(P .. 'transcript:' .. f.sender) end
 redis.call('ZADD', P .. 'queue', f.score, f.id)
-redis.call('SET', conv, 'waiting:' .. f.id)
+redis.call('SET', conv, 'waiting:' .. f.id, 'EX', RETAIN)
 if eid ~= '' then redis.call('SET', P .. 'escalation:' .. eid, f.id, 'EX', 604800) end
 audit('escalate', f.id, 'bot', f.reason)
 event('queue', f.id, '', 'escalated')
@@ -194,12 +205,16 @@ local offset = 0
 while true do
   local ids = redis.call('ZRANGE', P .. 'queue', offset, offset + 99)
   if #ids == 0 then return {'err', 'queue_empty'} end
+  local gone = 0
   for _, tid in ipairs(ids) do
-    if eligible(tid, agent, skills, cutoff) then
+    if redis.call('EXISTS', tkey(tid)) == 0 then
+      redis.call('ZREM', P .. 'queue', tid)  -- expired after the retention: not a ticket any more
+      gone = gone + 1
+    elseif eligible(tid, agent, skills, cutoff) then
       return {'ok', tid, take(tid, agent, name, lease_ms)}
     end
   end
-  offset = offset + 100
+  offset = offset + 100 - gone
 end
 """
 
@@ -221,9 +236,10 @@ for _, tid in ipairs(ids) do
   if r[1] == 'active' then
     redis.call('HSET', k, 'state', 'waiting', 'owner', '', 'owner_name', '', 'last_owner', r[2],
                'expired_owner', r[2])
+    retain(k)
     redis.call('ZADD', P .. 'queue', r[3], tid)
     redis.call('SREM', P .. 'agent_chats:' .. r[2], tid)
-    redis.call('SET', P .. 'conv:' .. r[4], 'waiting:' .. tid)
+    redis.call('SET', P .. 'conv:' .. r[4], 'waiting:' .. tid, 'EX', RETAIN)
     audit('lease_expired', tid, r[2], '')
     event('queue', tid, r[2], 'lease_expired')
     table.insert(back, tid)
@@ -241,10 +257,11 @@ local r = redis.call('HMGET', k, 'score', 'sender')
 redis.call('HSET', k, 'state', 'waiting', 'owner', '', 'owner_name', '', 'last_owner', agent,
            'reserved_for', to_agent)
 if skill ~= '' then redis.call('HSET', k, 'required_skill', skill) end
+retain(k)
 redis.call('ZADD', P .. 'queue', r[1], tid)
 redis.call('ZREM', P .. 'leases', tid)
 redis.call('SREM', P .. 'agent_chats:' .. agent, tid)
-redis.call('SET', P .. 'conv:' .. r[2], 'waiting:' .. tid)
+redis.call('SET', P .. 'conv:' .. r[2], 'waiting:' .. tid, 'EX', RETAIN)
 audit('transfer', tid, agent, 'to_agent=' .. to_agent .. ';skill=' .. skill)
 event('queue', tid, to_agent, 'transferred')
 return {'ok', r[2]}
@@ -282,10 +299,13 @@ _APPEND = _PRELUDE + """
 local sender, role, text, masked, agent_name = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local id = redis.call('XADD', P .. 'transcript:' .. sender, '*', 'role', role, 'text', text,
                       'masked', masked, 'ts', ARGV[2], 'agent_name', agent_name)
+retain(P .. 'transcript:' .. sender)
 local cur = redis.call('GET', P .. 'conv:' .. sender)
 local tid, owner = '', ''
 if cur then
   tid = string.sub(cur, string.find(cur, ':', 1, true) + 1)
+  retain(P .. 'conv:' .. sender)  -- an open chat stays as long as it is written to
+  if redis.call('EXISTS', tkey(tid)) == 1 then retain(tkey(tid)) end
   owner = redis.call('HGET', tkey(tid), 'owner') or ''
   if owner ~= '' then
     event('message', tid, owner, cjson.encode({id = id, role = role, text = masked,
@@ -304,6 +324,7 @@ if r[1] == 'closed' then return {'err', 'ticket_closed'} end
 if klass >= tonumber(r[2]) then return {'ok', 'unchanged'} end
 local score = string.format('%.0f', klass * 1e13 + tonumber(r[3] or r[5]))
 redis.call('HSET', k, 'klass', tostring(klass), 'priority', priority, 'score', score)
+retain(k)
 if skill ~= '' then redis.call('HSET', k, 'required_skill', skill) end
 if r[1] == 'waiting' then redis.call('ZADD', P .. 'queue', score, tid) end
 audit('bump', tid, 'bot', priority)
@@ -362,9 +383,13 @@ class HandoffQueue:
         max_chats: int = 3,
         online_seconds: int = 60,
         sla_seconds: Optional[Mapping[str, int]] = None,
+        retention_seconds: int = RETENTION_SECONDS,
         clock: Callable[[], int] = now_ms,
     ) -> None:
         self.redis = client
+        self.retention_seconds = retention_seconds
+        #: a closed ticket goes after 7 days, or sooner when the retention is shorter
+        self.closed_ttl = min(TICKET_TTL_SECONDS, retention_seconds)
         self.lease_ms = lease_seconds * 1000
         self.max_chats = max_chats
         self.online_ms = online_seconds * 1000
@@ -391,7 +416,7 @@ class HandoffQueue:
         await self.redis.close()
 
     def _argv(self, *extra: object) -> List[str]:
-        return [keys.PREFIX, str(self.clock()), *(str(e) for e in extra)]
+        return [keys.PREFIX, str(self.clock()), *(str(e) for e in extra), str(self.retention_seconds)]
 
     @_redis_errors
     async def ping(self) -> bool:
@@ -438,7 +463,7 @@ class HandoffQueue:
         ]
         result = await self._escalate(
             args=[keys.PREFIX, str(now), json.dumps({k: str(v) for k, v in fields.items()}, ensure_ascii=False),
-                  json.dumps(transcript, ensure_ascii=False), new.escalation_id]
+                  json.dumps(transcript, ensure_ascii=False), new.escalation_id, str(self.retention_seconds)]
         )
         tid = str(result[1])
         if result[0] == "dup":
@@ -466,7 +491,7 @@ class HandoffQueue:
     @_redis_errors
     async def leave(self, ticket_id: str, actor: str = "customer") -> str:
         """The customer no longer wants a person (不用了): ticket closed."""
-        result = await self._close(args=self._argv(ticket_id, actor, "left", "any", TICKET_TTL_SECONDS))
+        result = await self._close(args=self._argv(ticket_id, actor, "left", "any", self.closed_ttl))
         _raise_for(result)
         return str(result[1])
 
@@ -555,7 +580,7 @@ class HandoffQueue:
     @_redis_errors
     async def resolve(self, ticket_id: str, agent_id: str, outcome: str = "resolved") -> str:
         """Close a ticket the agent holds (resolved or handback): the sender."""
-        result = await self._close(args=self._argv(ticket_id, agent_id, outcome, "owner", TICKET_TTL_SECONDS))
+        result = await self._close(args=self._argv(ticket_id, agent_id, outcome, "owner", self.closed_ttl))
         _raise_for(result)
         return str(result[1])
 
@@ -631,7 +656,7 @@ class HandoffQueue:
 
     @_redis_errors
     async def set_customer_token(self, sender: str, token_sha256: str) -> None:
-        await self.redis.set(keys.customer_token(sender), token_sha256, ex=TICKET_TTL_SECONDS)
+        await self.redis.set(keys.customer_token(sender), token_sha256, ex=self.closed_ttl)
 
     @_redis_errors
     async def customer_token(self, sender: str) -> Optional[str]:
@@ -640,12 +665,13 @@ class HandoffQueue:
 
     @_redis_errors
     async def push_customer(self, sender: str, payload: Mapping[str, Any]) -> str:
-        return str(
-            await self.redis.xadd(
-                keys.customer_outbox(sender), {"data": json.dumps(payload, ensure_ascii=False)},
-                maxlen=CUSTOMER_OUT_MAXLEN, approximate=True,
-            )
-        )
+        """Queue a message for a REST customer; the stream expires with the retention."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.xadd(keys.customer_outbox(sender), {"data": json.dumps(payload, ensure_ascii=False)},
+                  maxlen=CUSTOMER_OUT_MAXLEN, approximate=True)
+        pipe.expire(keys.customer_outbox(sender), self.retention_seconds)
+        message_id, _ = await pipe.execute()
+        return str(message_id)
 
     @_redis_errors
     async def customer_messages(self, sender: str, after: str = "0", count: int = 100) -> List[Dict[str, Any]]:

@@ -96,6 +96,12 @@ class Settings:
     online_seconds: int = 60
     reaper_interval: float = 1.0
     web_dir: Optional[Path] = None
+    #: tickets, transcripts and REST outboxes expire this long after their last write
+    retention_days: int = 30
+
+    @property
+    def retention_seconds(self) -> int:
+        return self.retention_days * 86400
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -127,4 +133,5 @@ class Settings:
             demo_agents=demo_raw in ("1", "true", "yes"),
             online_seconds=max(2 * lease, 10),
             web_dir=web if web.is_dir() else None,
+            retention_days=_int(env, "KEFU_RETENTION_DAYS", 30, 1, 3650),
         )

@@ -38,8 +38,12 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import speedups
+from handoff.exceptions import HandoffError
+from handoff.safe_json import parse_json_body
 
 logger = logging.getLogger(__name__)
+#: largest Kefu REST webhook body: a customer message and its metadata, never megabytes
+REST_MAX_BODY = 64 * 1024
 
 #: literal ways to leave the queue, used when the NLU cannot be asked
 LEAVE_WORDS = ("不用了", "不需要了", "不用人工了", "取消排队", "不用了谢谢")
@@ -302,7 +306,11 @@ class KefuRestInput(RestInput):
 
         @bp.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            body = request.json if isinstance(request.json, dict) else {}
+            try:  # malformed, huge or deeply nested JSON, a lone surrogate: a 4xx naming no value, not a 500
+                parsed = parse_json_body(request.body or b"", REST_MAX_BODY)
+            except HandoffError as exc:
+                return response.json({"error": exc.code, "detail": exc.detail}, status=exc.status)
+            body = parsed if isinstance(parsed, dict) else {}
             sender_id = str(body.get("sender") or "default")
             text = str(body.get("message") or "")
             collector = CollectingOutputChannel()

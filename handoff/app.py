@@ -27,9 +27,10 @@ import jsonschema
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
@@ -42,10 +43,12 @@ from handoff.exceptions import (
     QueueUnavailable,
     Unauthorized,
 )
+from handoff.http_safety import SecurityHeaders, http_error, internal_error, security_headers
 from handoff.outbox import Outbox
 from handoff.privacy import Masker
 from handoff.queue import HandoffQueue
 from handoff.relay import RasaClient, Relay
+from handoff.safe_json import parse_json_body, schema_error_detail
 from handoff.service import REASONS, HandoffService
 from handoff.settings import Settings
 from handoff.stats import DayFiguresCache
@@ -153,17 +156,10 @@ async def read_json(request: Request, schema: str) -> Dict[str, Any]:
         body.extend(chunk)
         if len(body) > limit:
             raise PayloadTooLarge(f"请求内容不能超过 {limit} 字节")
-    if not body:
-        data: Any = {}
-    else:
-        try:
-            data = json.loads(bytes(body).decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            raise BadRequest("请求内容不是有效的 JSON") from None
-    errors = sorted(_VALIDATORS[schema].iter_errors(data), key=lambda e: list(e.path))
+    data = parse_json_body(bytes(body), limit)  # 400 for nesting, lone surrogates, bad JSON
+    errors = sorted(_VALIDATORS[schema].iter_errors(data), key=lambda e: [str(p) for p in e.path])
     if errors:
-        where = "/".join(str(p) for p in errors[0].path) or "body"
-        raise BadRequest(f"{where}: {errors[0].message}"[:300])
+        raise BadRequest(schema_error_detail(errors[0])[:300])  # names the field, never echoes the value
     return dict(data)
 
 
@@ -542,15 +538,6 @@ async def handoff_error(request: Request, exc: Exception) -> Response:
     return _error(exc.code, exc.detail, exc.status)
 
 
-_HTTP_CODES = {404: ("not_found", "找不到该地址"), 405: ("method_not_allowed", "不支持该请求方法")}
-
-
-async def http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    code, detail = _HTTP_CODES.get(exc.status_code, ("http_error", str(exc.detail)))
-    return _error(code, detail, exc.status_code)
-
-
 # ---- OpenAPI ---------------------------------------------------------------------------------
 
 _ERROR_SCHEMA = {
@@ -738,10 +725,15 @@ def create_app(settings: Optional[Settings] = None, service: Optional[HandoffSer
         Route("/supervisor", page, methods=["GET"]),
         Route("/config.js", web_config, methods=["GET"]),
     ]
-    if settings.web_dir is not None:
-        routes.append(Mount("/", app=StaticFiles(directory=settings.web_dir), name="web"))
-    return Starlette(
+    app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={HandoffError: handoff_error, HTTPException: http_error},
+        middleware=[Middleware(SecurityHeaders, headers=security_headers(settings.rasa_url))],
+        exception_handlers={HandoffError: handoff_error, HTTPException: http_error, Exception: internal_error},
     )
+    if settings.web_dir is not None:
+        # The router's fallback, not Mount("/"): a catch-all mount matches every
+        # path fully, so GET /internal/escalate was its 404 instead of the
+        # route's 405, and PUT on an API path got the static files' Allow.
+        app.router.default = StaticFiles(directory=settings.web_dir)
+    return app

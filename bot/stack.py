@@ -5,11 +5,9 @@ environment (README, "Environment"). Bad configuration stops start-up with
 one line saying what to fix. Ctrl-C (SIGINT) or SIGTERM stops every child
 and waits for them, so nothing is left behind.
 
-Process-level security (README, "Security model"): every service binds
-KEFU_HOST only; no secret is ever on a command line (children read them from
-the environment, which only their owner can read); the stack and its
-children run with umask 077 and the data dir is made 0700 with nothing in it
-readable by group or others; Rasa's CORS allows the configured origins only.
+Security (README, "Security model", bot/hardening.py): services bind KEFU_HOST
+only, no secret on any command line, umask 077 and a 0700 data dir, Rasa's
+CORS limited to the configured origins.
 """
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import List
 
 import pytest
 
@@ -103,7 +104,7 @@ def test_launcher_adds_the_token_as_one_item() -> None:
 
 
 @pytest.mark.parametrize("argv", [["run", "--auth-token", "x"], ["run", "--auth-token=x"]])
-def test_launcher_refuses_a_token_on_the_command_line(argv: list) -> None:
+def test_launcher_refuses_a_token_on_the_command_line(argv: List[str]) -> None:
     with pytest.raises(LaunchError, match="KEFU_RASA_TOKEN"):
         argv_with_token(argv, "t")
 

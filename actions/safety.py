@@ -1,4 +1,12 @@
-"""Safety first: instructions at once, then a human safety specialist. No identity check."""
+"""Safety first: instructions that fit the situation at once, then a human safety specialist.
+
+No identity check. The instructions depend on what is happening (the
+situation the safety net found, bot/safety.py): someone hurt (120, first
+aid, 110), someone at the door (stay in, lock, do not open, 110), trouble on
+a trip (share the trip, a public place, 110), or anything else (110, a
+public place). 110 is said once: the queue notice that follows
+(utter_handoff_queued_safety) only says a specialist is coming.
+"""
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text
@@ -10,16 +18,30 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import handoff
 from actions.validation import mask_order
 
+#: the agent's one-word label per situation (bot.safety.SafetyLexicon.situation
+#: reads it back from the ticket summary to repeat the right instructions)
+SITUATION_LABELS = {"injury": "有人受伤", "door": "上门威胁", "trip": "行程安全", "general": "人身安全"}
+
+
+def situation_of(tracker: Tracker) -> str:
+    found = ((tracker.latest_message or {}).get("safety") or {}).get("situation")
+    if found in SITUATION_LABELS:
+        return str(found)
+    from bot.safety import default_lexicon
+    from bot.text import to_simplified
+
+    return default_lexicon().situation(to_simplified(tracker.latest_message.get("text") or ""))
+
 
 class ActionSafety(Action):
     def name(self) -> Text:
         return "action_safety"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        dispatcher.utter_message(response="utter_safety_instructions")
-        dispatcher.utter_message(response="utter_safety_handoff")
+        kind = situation_of(tracker)
+        dispatcher.utter_message(response=f"utter_safety_{kind}")
         text = (tracker.latest_message.get("text") or "").strip().replace("\n", " ")
-        parts = ["安全事件,最高优先级"]
+        parts = [f"安全事件({SITUATION_LABELS[kind]}),最高优先级"]
         plate = next((e.get("value") for e in tracker.latest_message.get("entities") or []
                       if e.get("entity") == "plate_number"), None)
         if plate:

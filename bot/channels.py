@@ -11,8 +11,9 @@ credentials.yml::
 On every customer message both channels look up, with one Redis GET, whether
 the conversation is in handoff. If it is, the message is added to the ticket
 (and pushed to the agent) through the bridge's internal API; while waiting,
-the customer gets the queue position, "不用了" leaves the line and a safety
-message gets the safety instructions and moves the ticket to P0. The message
+the customer gets the queue position, "不用了" leaves the line, a safety
+message gets the safety instructions that fit (bot/safety.py situation) and
+moves the ticket to P0, and 我该怎么办 on a safety ticket gets them again. The message
 always reaches Rasa too, so the tracker logs it (a paused conversation is
 logged, not answered). If Redis or the bridge is down, the message simply
 goes to Rasa as usual.
@@ -112,6 +113,39 @@ class HandoffGate:
             return None
         return dict(resp.json())
 
+    async def _ticket_fields(self, ticket_id: str, *names: str) -> List[str]:
+        from redis.exceptions import RedisError
+
+        from handoff import keys
+
+        try:
+            values = await self._client().hmget(keys.ticket(ticket_id), list(names))
+        except (RedisError, OSError):
+            return ["" for _ in names]
+        return [str(v or "") for v in values]
+
+    async def _safety_followup(self, ticket_id: str, text: str) -> bool:
+        """我该怎么办 while a safety (P0) ticket waits: the instructions again, not only the place."""
+        from bot.safety import default_lexicon
+        from bot.text import to_simplified
+
+        if not default_lexicon().is_followup(to_simplified(text)):
+            return False
+        priority, reason = await self._ticket_fields(ticket_id, "priority", "reason")
+        return priority == "P0" or reason == "safety"
+
+    async def _safety_situation(self, ticket_id: str, text: str) -> str:
+        """Which safety instructions: from this message, else from the ticket's summary."""
+        from bot.safety import default_lexicon
+        from bot.text import to_simplified
+
+        lexicon = default_lexicon()
+        kind = lexicon.situation(to_simplified(text))
+        if kind == "general":
+            (summary,) = await self._ticket_fields(ticket_id, "summary")
+            kind = lexicon.situation(to_simplified(summary))
+        return kind
+
     async def handle(self, sender: str, text: str, intent_of: IntentOf) -> List[Dict[str, Any]]:
         """Run the handoff rules for one message: the notices to send the customer."""
         found = await self.state(sender)
@@ -121,10 +155,14 @@ class HandoffGate:
         traditional = _is_traditional(text)
         if state == "waiting":
             intent = await intent_of(text)
-            if intent == "report_safety":
+            followup = intent != "report_safety" and await self._safety_followup(_ticket, text)
+            if intent == "report_safety" or followup:
                 await self._post("/internal/customer-message", {"sender": sender, "text": text})
-                await self._post("/internal/bump", {"sender": sender})
-                return [notice("utter_handoff_waiting_safety", "queue_position", traditional)]
+                if not followup:
+                    await self._post("/internal/bump", {"sender": sender})
+                kind = await self._safety_situation(_ticket, text)
+                return [notice(f"utter_safety_{kind}", "safety_instructions", traditional),
+                        notice("utter_safety_followup_wait", "queue_position", traditional)]
             if intent == "deny" or text.strip(" 。.!!~") in LEAVE_WORDS:
                 await self._post("/internal/customer-message", {"sender": sender, "text": text})
                 if await self._post("/internal/leave", {"sender": sender}) is not None:

@@ -1,14 +1,16 @@
 """Rasa component: an anger / urgency signal on every message.
 
 A lexicon (data/sentiment_lexicon.yml) plus cues customers use when they
-are upset: !!! and ??? runs, SHOUTED English, angry emoji. The result is in
-the parse data as ``sentiment`` = {label: calm|angry|urgent, score, anger,
-urgency}; actions read it from ``tracker.latest_message`` to escalate.
+are upset: !!! and ??? runs, SHOUTED English, angry emoji, insults. The
+result is in the parse data as ``sentiment`` = {label: calm|angry|urgent|fear,
+score, anger, urgency, fear, fury}; ``fury`` (an insult, or shouting and
+!!! together) means a person at once. Actions read it from
+``tracker.latest_message`` to escalate.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -23,8 +25,10 @@ from rasa.shared.nlu.training_data.message import Message
 from bot.paths import SENTIMENT_LEXICON_FILE
 
 _EXCLAIM = re.compile(r"!{2,}")
+_EXCLAIM_RUN = re.compile(r"!{3,}")
 _QUESTION = re.compile(r"\?{2,}")
 _CAPS = re.compile(r"\b[A-Z]{3,}\b")
+_SHOUT = re.compile(r"\b[A-Z]{2,}\b")
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,9 @@ class SentimentLexicon:
     anger_emoji: List[str]
     urgency_emoji: List[str]
     cues: Dict[str, float]
+    fear: Dict[str, float] = field(default_factory=dict)
+    fear_emoji: List[str] = field(default_factory=list)
+    fury: float = 2.0
 
     @classmethod
     def load(cls, path: Path = SENTIMENT_LEXICON_FILE) -> "SentimentLexicon":
@@ -46,6 +53,9 @@ class SentimentLexicon:
             anger_emoji=list(emoji.get("anger", [])),
             urgency_emoji=list(emoji.get("urgency", [])),
             cues={str(k): float(v) for k, v in spec.get("cues", {}).items()},
+            fear={str(k): float(v) for k, v in (spec.get("fear") or {}).items()},
+            fear_emoji=list(emoji.get("fear", [])),
+            fury=float(spec.get("fury", 2.0)),
         )
 
     def score(self, text: str) -> Dict[str, Any]:
@@ -56,23 +66,33 @@ class SentimentLexicon:
         if _EXCLAIM.search(text):
             anger += self.cues.get("exclamations", 0.0)
             urgency += self.cues.get("exclamations", 0.0) / 2
+        if _EXCLAIM_RUN.search(text):
+            anger += self.cues.get("exclamations_run", 0.0)
         if _QUESTION.search(text):
             anger += self.cues.get("questions", 0.0)
         if _CAPS.search(text):
             anger += self.cues.get("caps_word", 0.0)
+            if len(_SHOUT.findall(text)) >= 2:
+                anger += self.cues.get("caps_shout", 0.0)
+        fear = sum(w for k, w in self.fear.items() if k in text)
+        fear += sum(1.0 for e in self.fear_emoji if e in text)
         if anger >= 1.0 and anger >= urgency:
             label = "angry"
-        elif urgency >= 1.0:
+        elif urgency >= 1.0 and urgency >= fear:
             label = "urgent"
+        elif fear >= 1.0:
+            label = "fear"
         elif anger >= 1.0:
             label = "angry"
         else:
             label = "calm"
         return {
             "label": label,
-            "score": round(min(max(anger, urgency) / 3.0, 1.0), 3),
+            "score": round(min(max(anger, urgency, fear) / 3.0, 1.0), 3),
             "anger": round(anger, 2),
             "urgency": round(urgency, 2),
+            "fear": round(fear, 2),
+            "fury": anger >= self.fury,
         }
 
 

@@ -1,7 +1,9 @@
 // The in-app chat as customers see it: socket.io to the Rasa server, the
 // rasa-webchat protocol (session_request / user_uttered / bot_uttered).
-// Everything the customer or the bot wrote is shown with textContent, never
-// as HTML.
+// Everything the customer, the bot or an agent wrote is shown as text nodes,
+// never as HTML. In bot and agent messages, [text](url) and bare URLs become
+// links only for http, https and mailto; javascript:, data: and the rest stay
+// visible as the characters that were sent.
 (function () {
   "use strict";
   var cfg = window.KEFU || {};
@@ -21,6 +23,40 @@
   var form = document.getElementById("composer");
   var input = document.getElementById("text");
 
+  var LINK = /\[([^\]\n]{1,200})\]\(([^()\s]{1,2000})\)|(https?:\/\/[^\s<>"'()\[\]（）【】，。！？、；：]+)/g;
+  var SAFE_SCHEME = /^(https?:\/\/|mailto:)/i;
+  var SAFE_PROTOCOLS = { "http:": true, "https:": true, "mailto:": true };
+
+  // The URL to link to, or null: absolute http(s) or mailto as the URL parser
+  // reads it (it drops the tabs and blanks of "java\tscript:" tricks).
+  function safeHref(raw) {
+    if (!SAFE_SCHEME.test(raw)) return null;
+    try {
+      var url = new URL(raw);
+      return SAFE_PROTOCOLS[url.protocol] ? url.href : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function renderText(node, text, links) {
+    var last = 0, match;
+    LINK.lastIndex = 0;
+    while (links && (match = LINK.exec(text)) !== null) {
+      var href = safeHref(match[2] || match[3]);
+      if (!href) continue;
+      node.appendChild(document.createTextNode(text.slice(last, match.index)));
+      var a = document.createElement("a");
+      a.href = href;
+      a.textContent = match[1] || match[3];
+      a.target = "_blank";
+      a.rel = "noopener noreferrer";
+      node.appendChild(a);
+      last = match.index + match[0].length;
+    }
+    node.appendChild(document.createTextNode(text.slice(last)));
+  }
+
   function add(kind, who, text) {
     var li = document.createElement("li");
     li.className = "msg " + kind;
@@ -29,7 +65,7 @@
     label.textContent = who;
     var bubble = document.createElement("div");
     bubble.className = "bubble";
-    bubble.textContent = text;
+    renderText(bubble, text, kind !== "user");
     li.appendChild(label);
     li.appendChild(bubble);
     log.appendChild(li);

@@ -274,3 +274,47 @@ def test_stock_rasa_webchat_talks_to_the_bot(stack: LiveStack, scenario: Scenari
     expect(page.locator(".rw-client").filter(has_text="我要查订单")).to_be_visible()
     expect(page.locator(".rw-response")).not_to_have_count(1, timeout=30_000)
     shot(page, "webchat-stock-widget")
+
+
+def test_agent_links_open_only_http_and_mailto(stack: LiveStack, scenario: Scenario, shot: Screenshots) -> None:
+    """An agent's markdown link: https and mailto become links, javascript: and data: stay text
+    (web/chat.js); the chat page runs under the bridge's Content-Security-Policy without a violation."""
+    violations: List[str] = []
+    customer = scenario.page(MOBILE, is_mobile=True, has_touch=True)
+    customer.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    first = customer.goto(stack.handoff + "/chat")
+    assert first is not None and "frame-ancestors 'none'" in first.headers.get("content-security-policy", "")
+    expect(customer.locator("#conn")).to_have_text("已连接", timeout=15_000)
+    sender = customer.evaluate("localStorage.getItem('kefu.session')")
+    customer.fill("#text", "转人工")
+    customer.click("#composer button[type=submit]")
+
+    agent = stack.agent_headers("gen1")
+    deadline = time.monotonic() + 30
+    ticket = None
+    while ticket is None and time.monotonic() < deadline:
+        queue = httpx.get(f"{stack.handoff}/api/queue", headers=agent).json()["tickets"]
+        ticket = next((t for t in queue if t["conversation_id"] == sender), None)
+        time.sleep(0.2)
+    assert ticket is not None, "转人工 on the chat page did not reach the queue"
+    assert httpx.post(f"{stack.handoff}/api/tickets/{ticket['id']}/claim", headers=agent).status_code == 200
+    text = ("请看[退款说明](https://kefu.example.com/refund),或者[点我](javascript:alert`1`)、"
+            "[图片](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)、[再点](JaVaScRiPt:alert`2`),"
+            "有问题请[写信](mailto:kefu@example.com)")
+    sent = httpx.post(f"{stack.handoff}/api/tickets/{ticket['id']}/messages", json={"text": text}, headers=agent)
+    assert sent.status_code == 201, sent.text
+
+    message = customer.locator(".msg.agent").filter(has_text="退款说明")
+    expect(message).to_be_visible(timeout=10_000)
+    links = message.locator("a")
+    expect(links).to_have_count(2)
+    assert [links.nth(i).get_attribute("href") for i in range(2)] == [
+        "https://kefu.example.com/refund", "mailto:kefu@example.com"]
+    assert links.first.get_attribute("rel") == "noopener noreferrer"
+    for shown in ("[点我](javascript:alert`1`)", "[图片](data:text/html;base64,", "[再点](JaVaScRiPt:alert`2`)"):
+        expect(message).to_contain_text(shown)
+    expect(customer.locator("a[href^='javascript' i], a[href^='data' i]")).to_have_count(0)
+    shot(customer, "chat-agent-links-only-http-and-mailto")
+    httpx.post(f"{stack.handoff}/api/tickets/{ticket['id']}/resolve", headers=agent)
+    assert not violations, violations
+    assert not scenario.dialogs, scenario.dialogs

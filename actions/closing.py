@@ -1,7 +1,10 @@
-"""Closing: was it solved, anything else, 1-5 rating; people on request."""
+"""Closing: thanks, the 1-5 rating; people on request; leaving a flow midway.
+
+Answers to "was it solved?" and "anything else?" are in actions/answers.py.
+"""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -9,57 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import policy
 from actions.common import current_order, handoff, summary
-
-
-def _rating(tracker: Tracker) -> Optional[int]:
-    values = [e.get("value") for e in tracker.latest_message.get("entities") or [] if e.get("entity") == "rating"]
-    for value in [*values, tracker.get_slot("rating")]:
-        try:
-            rating = int(str(value).strip())
-        except (TypeError, ValueError):
-            continue
-        if 1 <= rating <= 5:
-            return rating
-    return None
-
-
-class ActionResolvedYes(Action):
-    def name(self) -> Text:
-        return "action_resolved_yes"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        dispatcher.utter_message(response="utter_glad_resolved")
-        dispatcher.utter_message(response="utter_anything_else")
-        return [SlotSet("pending", "anything_else")]
-
-
-class ActionUnresolved(Action):
-    def name(self) -> Text:
-        return "action_unresolved"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        dispatcher.utter_message(response="utter_unresolved_handoff")
-        flow = policy.flow_name(tracker.get_slot("current_flow"))
-        return handoff("unresolved", summary(current_order(tracker), f"诉求:{flow},机器人处理后客户表示问题未解决"))
-
-
-class ActionAnythingElseYes(Action):
-    def name(self) -> Text:
-        return "action_anything_else_yes"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        dispatcher.utter_message(response="utter_please_go_ahead")
-        return [SlotSet("pending", None), SlotSet("current_flow", None)]
-
-
-class ActionOfferDeclined(Action):
-    def name(self) -> Text:
-        return "action_offer_declined"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        dispatcher.utter_message(response="utter_offer_declined")
-        dispatcher.utter_message(response="utter_anything_else")
-        return [SlotSet("pending", "anything_else")]
+from actions.rating import rating_of
 
 
 def flow_reset() -> List[EventType]:
@@ -98,19 +51,43 @@ class ActionAskRating(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         dispatcher.utter_message(response="utter_ask_rating")
-        return [SlotSet("pending", None), SlotSet("rating", None)]
+        return [SlotSet("pending", "rating"), SlotSet("rating", None)]
+
+
+class ActionThank(Action):
+    """You're welcome, and the question it asks ("anything else?") is now open."""
+
+    def name(self) -> Text:
+        return "action_thank"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        dispatcher.utter_message(response="utter_thank")
+        return [SlotSet("pending", "anything_else")]
 
 
 class ActionRate(Action):
+    """Records a rating, only as the answer to the rating question (one per question).
+
+    The handoff statistics count a rating only when this action set the slot.
+    """
+
     def name(self) -> Text:
         return "action_rate"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        rating = _rating(tracker)
+        if tracker.get_slot("pending") != "rating":
+            dispatcher.utter_message(response="utter_rating_not_asked")
+            return []
+        text = str(tracker.latest_message.get("text") or "")
+        entities = [str(e.get("value")) for e in tracker.latest_message.get("entities") or [] if e.get("entity") == "rating"]
+        rating = rating_of(text, entities)
         if rating is None:
+            intent = (tracker.latest_message.get("intent") or {}).get("name")
+            if intent in ("deny", "thank", "goodbye"):
+                dispatcher.utter_message(response="utter_goodbye")
+                return [SlotSet("pending", None), *flow_reset()]
             dispatcher.utter_message(response="utter_rating_invalid")
-            dispatcher.utter_message(response="utter_ask_rating")
-            return [SlotSet("rating", None)]
+            return []
         if policy.is_low_rating(rating):
             dispatcher.utter_message(response="utter_low_rating_handoff", rating=rating)
             flow = policy.flow_name(tracker.get_slot("current_flow"))

@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import policy
 from actions.services.orders import Order, OrderService, get_order_service
 from actions.validation import mask_order, mask_phone
+from bot.text import conversation_script, to_script
 
 HANDOFF_REASONS = {
     "safety", "request_human", "fallback", "identity_failed", "low_rating", "anger", "over_limit", "unresolved",
@@ -54,6 +55,17 @@ def summary(order: Optional[Order], *parts: Any) -> str:
     """One line for the agent: '外卖订单 …2345 ' + the given parts (no customer PII)."""
     head = f"{policy.type_name(order.order_type)}订单 {mask_order(order.order_id)}" if order else "未核实订单"
     return ",".join([head, *[str(p) for p in parts if p not in (None, "")]])
+
+
+def script(tracker: Tracker) -> str:
+    """'hant' or 'hans': the script the conversation is in (bot.text.conversation_script)."""
+    texts = (str(e.get("text") or "") for e in reversed(tracker.events) if e.get("event") == "user")
+    return conversation_script(t for t in texts if not t.startswith("/"))
+
+
+def localise(tracker: Tracker, text: str) -> str:
+    """A button title built here, in the conversation's script (Rasa converts the domain's)."""
+    return to_script(text, script(tracker))
 
 
 def user_events(tracker: Tracker) -> List[Dict[str, Any]]:
@@ -109,10 +121,11 @@ class OrderAction(Action, metaclass=ABCMeta):
         ...
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        from actions.anger import anger_due, anger_handoff  # actions.anger uses this module
+
         order = current_order(tracker)
-        if angry_messages(tracker) >= policy.anger_threshold() and not anger_already_handled(tracker):
-            dispatcher.utter_message(response="utter_anger_handoff")
-            return handoff("anger", summary(order, f"客户多次表达不满,当前诉求:{policy.flow_name(tracker.get_slot('current_flow'))}"))
+        if anger_due(tracker):
+            return anger_handoff(dispatcher, tracker, order)
         if order is None:
             dispatcher.utter_message(response="utter_order_unavailable")
             return [SlotSet("pending", None), SlotSet("verified", None), SlotSet("order_id", None)]

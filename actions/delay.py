@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import policy
 from actions.common import OrderAction, ask_resolved, handoff, money, order_vars, service, summary
+from actions.orders import status_response, status_variables
 from actions.services.orders import Order
 
 IN_PROGRESS = {"created", "accepted", "paid", "preparing", "delivering", "picked_up", "in_transit", "out_for_delivery"}
@@ -22,15 +23,18 @@ class ActionDelayHandle(OrderAction):
         svc = service()
         late = policy.late_minutes(order, svc.now())
         variables = order_vars(order)
+        in_progress = order.status in IN_PROGRESS
         if late <= 0:
-            dispatcher.utter_message(response="utter_delay_on_time", eta_minutes=order.details.get("eta_minutes") or 0,
-                                     **variables)
+            # where it is now, then that it is still within the promise
+            dispatcher.utter_message(response=status_response(order), **status_variables(order))
+            if in_progress:
+                dispatcher.utter_message(response="utter_delay_within_promise")
             dispatcher.utter_message(response="utter_ask_resolved")
             return ask_resolved()
         dispatcher.utter_message(response="utter_delay_apology", late_minutes=late, **variables)
-        in_progress = order.status in IN_PROGRESS
-        if in_progress and order.details.get("eta_minutes"):
-            dispatcher.utter_message(response="utter_delay_new_eta", eta_minutes=policy.fresh_eta_minutes(order))
+        if in_progress:
+            # who has it and the one ETA (the status reply names rider/driver, plate)
+            dispatcher.utter_message(response=status_response(order), **status_variables(order))
         if policy.ride_fare_waived(order, late):
             if policy.over_limit(order.amount):
                 dispatcher.utter_message(response="utter_over_limit_handoff", refund_amount=money(order.amount))

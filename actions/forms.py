@@ -16,9 +16,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import policy
-from actions.common import service
+from actions.common import localise, service
+from actions.selection import pick
 from actions.services.orders import Order
 from actions.validation import mask_order, mask_phone, normalise_phone, parse_identity
+from bot.text import to_simplified
 
 PROBLEM_RESPONSES = {
     "missing": "utter_identity_missing",
@@ -30,6 +32,12 @@ PROBLEM_RESPONSES = {
     "parcel_check_digit": "utter_identity_parcel_check",
     "ride_length": "utter_identity_ride_length",
 }
+
+
+def _offered(tracker: Tracker) -> List[Order]:
+    """The orders offered to choose from, in the order they were offered."""
+    found = (service().find_order(c) for c in tracker.get_slot("candidate_orders") or [])
+    return [o for o in found if o is not None]
 
 
 def _latest_entity(tracker: Tracker, name: str) -> Optional[str]:
@@ -48,6 +56,15 @@ class ValidateIdentityForm(FormValidationAction):
     ) -> Dict[Text, Any]:
         if isinstance(slot_value, list):
             slot_value = slot_value[-1] if slot_value else None
+        switched = self._other_type(dispatcher, tracker)
+        if switched is not None:
+            return switched
+        offered = _offered(tracker)
+        ref = _latest_entity(tracker, "order_ref")
+        if ref is not None:
+            if ref.isdigit() and 1 <= int(ref) <= len(offered):
+                return self._success(dispatcher, tracker, offered[int(ref) - 1])
+            return self._pick_again(dispatcher, offered)
         candidates = [_latest_entity(tracker, "order_id"), _latest_entity(tracker, "phone_number"), str(slot_value or "")]
         parsed = parse_identity(str(slot_value or ""))
         for candidate in candidates:
@@ -59,14 +76,17 @@ class ValidateIdentityForm(FormValidationAction):
             order = service().find_order(parsed.value)
             if order is None:
                 return self._fail(dispatcher, tracker, "utter_identity_order_not_found", order_masked=mask_order(parsed.value))
-            known_phone = normalise_phone(tracker.get_slot("phone_number"))
-            if known_phone and known_phone != order.phone and not tracker.get_slot("verified"):
+            bound = normalise_phone(tracker.get_slot("verified_phone") or tracker.get_slot("phone_number"))
+            if bound and bound != order.phone:
                 return self._fail(
                     dispatcher, tracker, "utter_identity_order_other_phone",
-                    order_masked=mask_order(order.order_id), phone_masked=mask_phone(known_phone),
+                    order_masked=mask_order(order.order_id), phone_masked=mask_phone(bound),
                 )
             return self._success(dispatcher, tracker, order)
         if parsed.kind == "phone":
+            bound = normalise_phone(tracker.get_slot("verified_phone"))
+            if bound and bound != parsed.value:
+                return self._fail(dispatcher, tracker, "utter_identity_phone_other", phone_masked=mask_phone(bound))
             orders = service().orders_for_phone(parsed.value)
             if not orders:
                 return self._fail(dispatcher, tracker, "utter_identity_phone_no_orders", phone_masked=mask_phone(parsed.value))
@@ -85,7 +105,44 @@ class ValidateIdentityForm(FormValidationAction):
                 "candidate_orders": [o.order_id for o in orders],
                 "identity_reask": False,
             }
+        if offered:
+            text = to_simplified(str(tracker.latest_message.get("text") or ""))
+            chosen = pick(text, offered)
+            if len(chosen) == 1:
+                return self._success(dispatcher, tracker, chosen[0])
+            if 1 < len(chosen) < len(offered):
+                dispatcher.utter_message(response="utter_identity_pick_narrowed", count=len(chosen))
+                return {"order_id": None, "candidate_orders": [o.order_id for o in chosen], "identity_reask": False}
+            return self._pick_again(dispatcher, offered)
         return self._fail(dispatcher, tracker, PROBLEM_RESPONSES[parsed.problem or "missing"], digits=parsed.digits)
+
+    def _other_type(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[Dict[Text, Any]]:
+        """A verified customer's next problem names another order type (还有个快递…):
+        that type's order of the same phone, without a new identity check."""
+        wanted = _latest_entity(tracker, "order_type")
+        phone = normalise_phone(tracker.get_slot("verified_phone"))
+        if not (wanted and phone and tracker.get_slot("verified")):
+            return None
+        if _latest_entity(tracker, "order_id") or _latest_entity(tracker, "phone_number"):
+            return None
+        current = service().find_order(str(tracker.get_slot("order_id") or ""))
+        if current is not None and current.order_type == wanted:
+            return None
+        orders = [o for o in service().orders_for_phone(phone) if o.order_type == wanted]
+        if not orders:
+            return None
+        if len(orders) == 1:
+            return self._success(dispatcher, tracker, orders[0])
+        dispatcher.utter_message(response="utter_identity_phone_found", phone_masked=mask_phone(phone), count=len(orders))
+        return {"order_id": None, "candidate_orders": [o.order_id for o in orders], "identity_reask": False}
+
+    def _pick_again(self, dispatcher: CollectingDispatcher, offered: List[Order]) -> Dict[Text, Any]:
+        """Not a choice we understood: ask again with the same buttons (no failed attempt)."""
+        if not offered:
+            dispatcher.utter_message(response="utter_identity_missing")
+            return {"order_id": None, "identity_reask": True}
+        dispatcher.utter_message(response="utter_identity_pick_again")
+        return {"order_id": None, "identity_reask": False}
 
     def _success(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> Dict[Text, Any]:
         already = tracker.get_slot("verified") and tracker.get_slot("order_id") == order.order_id
@@ -98,6 +155,7 @@ class ValidateIdentityForm(FormValidationAction):
         return {
             "order_id": order.order_id,
             "phone_number": order.phone,
+            "verified_phone": order.phone,
             "order_type": order.order_type,
             "verified": True,
             "identity_attempts": 0,
@@ -132,17 +190,35 @@ class ActionAskOrderId(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         if tracker.get_slot("identity_reask"):
             return [SlotSet("identity_reask", False)]
-        candidates = tracker.get_slot("candidate_orders") or []
-        orders = [o for o in (service().find_order(c) for c in candidates) if o is not None]
+        orders = _offered(tracker)
         if orders:
+            # an opaque reference (the position in the offered list), never the order number
             buttons = [
-                {
-                    "title": f"{policy.type_name(o.order_type)} {mask_order(o.order_id)} {o.created_at:%m-%d %H:%M}",
-                    "payload": '/inform{"order_id":"%s"}' % o.order_id,
-                }
-                for o in orders
+                {"title": localise(tracker, policy.order_label(o)), "payload": '/inform{"order_ref":"%d"}' % i}
+                for i, o in enumerate(orders, start=1)
             ]
             dispatcher.utter_message(response="utter_ask_pick_order", buttons=buttons)
         else:
             dispatcher.utter_message(response="utter_ask_order_id")
         return []
+
+
+class ActionOpenFlow(Action):
+    """A number came before the problem: check it first, then ask what happened."""
+
+    def name(self) -> Text:
+        return "action_open_flow"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        return [SlotSet("current_flow", "open")]
+
+
+class ActionAskProblem(Action):
+    """After the identity check of a bare number: what happened with this order?"""
+
+    def name(self) -> Text:
+        return "action_ask_problem"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        dispatcher.utter_message(response="utter_ask_problem")
+        return [SlotSet("current_flow", None)]

@@ -34,7 +34,8 @@ def status_variables(order: Order) -> Dict[str, Any]:
     d = order.details
     variables: Dict[str, Any] = {
         **order_vars(order),
-        "eta_minutes": d.get("eta_minutes") or 0,
+        # the same estimate every reply gives (status, delay): one ETA per conversation
+        "eta_minutes": policy.fresh_eta_minutes(order),
         "driver": d.get("driver") or "",
         "plate": d.get("plate") or "",
         "car": d.get("car") or "",
@@ -58,13 +59,18 @@ def status_variables(order: Order) -> Dict[str, Any]:
     return variables
 
 
+def status_response(order: Order) -> str:
+    """The status reply for ``order``'s type and state."""
+    fallback = "utter_status_cancelled" if order.status == "cancelled" else "utter_status_generic"
+    return RESPONSES.get((order.order_type, order.status), fallback)
+
+
 class ActionOrderStatus(OrderAction):
     def name(self) -> Text:
         return "action_order_status"
 
     def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[EventType]:
-        response = RESPONSES.get((order.order_type, order.status), "utter_status_cancelled" if order.status == "cancelled" else "utter_status_generic")
-        dispatcher.utter_message(response=response, **status_variables(order))
+        dispatcher.utter_message(response=status_response(order), **status_variables(order))
         late = policy.late_minutes(order, service().now())
         if late > 0 and order.status not in ("delivered", "completed", "cancelled"):
             dispatcher.utter_message(response="utter_status_late_note", late_minutes=late)

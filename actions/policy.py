@@ -219,3 +219,30 @@ def complaint_hours() -> Dict[str, int]:
 
 def flow_name(flow: Optional[str]) -> str:
     return P().get("flow_names", {}).get(flow or "", "未明确")
+
+
+# -- order buttons --------------------------------------------------------------
+def order_label(order: Order, now: Optional[datetime] = None) -> str:
+    """What a customer recognises an order by: merchant or route, item, amount, time."""
+    labels = P()["order_buttons"]
+    d = order.details or {}
+    now = now or datetime.now()
+    day = order.created_at.date()
+    time_text = f"{order.created_at:%H:%M}"
+    if day == now.date():
+        when = labels["today"].format(time=time_text)
+    elif day == (now - timedelta(days=1)).date():
+        when = labels["yesterday"].format(time=time_text)
+    else:
+        when = labels["other"].format(date=f"{order.created_at:%m-%d}", time=time_text)
+    names = [str(i.get("name")) for i in d.get("items") or [] if isinstance(i, dict) and i.get("name")]
+    item = d.get("item") or (names[0] if len(names) == 1 else "")
+    if len(names) > 1:
+        item = labels["more_items"].format(first=names[0], count=len(names))
+    values = {
+        "type": type_name(order.order_type), "merchant": d.get("merchant", ""), "item": item,
+        "pickup": d.get("pickup", ""), "dropoff": d.get("dropoff", ""),
+        "sender_city": d.get("sender_city", ""), "receiver_city": d.get("receiver_city", ""),
+        "amount": f"{order.amount:.2f}", "when": when,
+    }
+    return " ".join(labels[order.order_type].format(**values).split())

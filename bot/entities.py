@@ -73,3 +73,44 @@ class PatternValueMapper(GraphComponent):
                 kept.append(entity)
             message.set(ENTITIES, kept, add_to_output=True)
         return messages
+
+
+#: entities that make a message "about an order" even when its wording is unclear
+NUMBER_ENTITIES = ("order_id", "phone_number")
+#: the lowest confidence at which the best other intent is trusted
+NUMBER_INTENT_MIN_CONFIDENCE = 0.2
+#: intents that do not name a problem: with a number they mean `inform`
+NOT_A_PROBLEM = {"out_of_scope", "foreign_language", "greet", "goodbye", "thank", "affirm", "deny", "rate"}
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class NumberAwareFallback(GraphComponent):
+    """After FallbackClassifier: a message with an order or phone number is understood.
+
+    "EB000000014CN 到了没" often lands just under the fallback threshold: the
+    number's characters are unlike any training sentence. The customer still
+    named an order, so the bot takes the best non-fallback intent when it has
+    some confidence, and otherwise treats the message as `inform` (a number
+    given first: the bot checks it and asks what happened).
+    """
+
+    @classmethod
+    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "NumberAwareFallback":
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            intent = message.get("intent") or {}
+            if intent.get("name") != "nlu_fallback":
+                continue
+            if not any(e.get("entity") in NUMBER_ENTITIES for e in message.get(ENTITIES) or []):
+                continue
+            ranking = [r for r in message.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
+            best = ranking[0] if ranking else None
+            if (best is None or best.get("name") in NOT_A_PROBLEM
+                    or float(best.get("confidence") or 0) < NUMBER_INTENT_MIN_CONFIDENCE):
+                best = {"name": "inform", "confidence": float(intent.get("confidence") or 0)}
+            message.set("intent", {"name": best["name"], "confidence": float(best.get("confidence") or 0)},
+                        add_to_output=True)
+        return messages

@@ -24,7 +24,7 @@ def _digits(text: str) -> str:
 
 
 def valid_s10(text: str) -> bool:
-    code = text.upper()
+    code = re.sub(r"[\s-]", "", text).upper()
     if not re.fullmatch(r"[A-Z]{2}\d{9}[A-Z]{2}", code):
         return False
     weights = (8, 6, 4, 2, 3, 5, 9, 7)

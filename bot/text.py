@@ -11,9 +11,10 @@ import os
 import re
 import unicodedata
 from functools import lru_cache
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 _ZERO_WIDTH = re.compile("[\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff]")
+_HAN = re.compile("[\u3400-\u9fff]")
 _TAGS = re.compile(r"<[^<>]{0,200}>")
 #: whole messages of digit slang. The featurizers read any number as a number
 #: (an order id, a rating), so "886" would be understood as an answer to a
@@ -39,6 +40,37 @@ def to_simplified(text: str) -> str:
 
 def to_traditional(text: str) -> str:
     return str(_converter("s2t").convert(text))
+
+
+def script_of(text: str) -> Optional[str]:
+    """'hant' when ``text`` is written in Traditional, 'hans' in Simplified,
+    None when it is both or neither (好的, numbers, e-mail, emoji)."""
+    if not text or not _HAN.search(text):
+        return None
+    if to_simplified(text) != text:
+        return "hant"
+    if to_traditional(text) != text:
+        return "hans"
+    return None
+
+
+def conversation_script(user_texts_newest_first: Iterable[str]) -> str:
+    """The script to answer in: that of the latest customer message that has one.
+
+    A conversation that started in Traditional stays Traditional until the
+    customer writes Simplified; a message with no script of its own (a
+    number, an e-mail, "好的") keeps the conversation's.
+    """
+    for text in user_texts_newest_first:
+        found = script_of(text or "")
+        if found:
+            return found
+    return "hans"
+
+
+def to_script(text: str, script: str) -> str:
+    """``text`` (written in Simplified) in the customer's script."""
+    return to_traditional(text) if script == "hant" and text else text
 
 
 def _fold_char(char: str) -> str:

@@ -89,7 +89,9 @@ def test_refund_over_limit_hands_over(svc):
 # -- delay ----------------------------------------------------------------------
 def test_food_delay_coupon_and_reassign_offer(svc):
     responses, events, d = run(ActionDelayHandle(), make_tracker(slots=verified(FOOD_LATE)))
-    assert responses == ["utter_delay_apology", "utter_delay_new_eta", "utter_delay_coupon", "utter_delay_offer_reassign"]
+    # the status line names the rider and gives the one ETA of the conversation
+    assert responses == ["utter_delay_apology", "utter_status_food_delivering", "utter_delay_coupon",
+                         "utter_delay_offer_reassign"]
     assert d.messages[2]["coupon"] == 10  # 45 minutes late
     assert slot_events(events) == {"pending": "reassign"}
     assert svc.records_for_order(FOOD_LATE, "coupon")[0].amount == 10
@@ -102,7 +104,7 @@ def test_ride_delay_waives_fare(svc):
 
 def test_delay_on_time(svc):
     responses, _, _ = run(ActionDelayHandle(), make_tracker(slots=verified(FOOD_PREPARING)))
-    assert responses == ["utter_delay_on_time", "utter_ask_resolved"]
+    assert responses == ["utter_status_food_preparing", "utter_delay_within_promise", "utter_ask_resolved"]
 
 
 # -- cancel / reassign -----------------------------------------------------------
@@ -233,8 +235,11 @@ def test_safety_needs_no_identity(svc):
     tracker = make_tracker("司机开到荒郊野外了,救命", intent="report_safety",
                            entities=[{"entity": "plate_number", "value": "京A12345"}])
     responses, events, _ = run(ActionSafety(), tracker)
-    assert responses == ["utter_safety_instructions", "utter_safety_handoff"]
+    assert responses == ["utter_safety_trip"]  # on a trip: share the trip, a public place, 110
     assert handed_over(events, "safety") and "京A12345" in slot_events(events)["handoff_summary"]
+    for text, kind in [("我腿受伤了在流血", "injury"), ("有人在门口砸门", "door"), ("我现在很危险", "general")]:
+        responses, events, _ = run(ActionSafety(), make_tracker(text, intent="report_safety"))
+        assert responses == [f"utter_safety_{kind}"] and handed_over(events, "safety"), text
 
 
 def test_closing_actions(svc):
@@ -262,12 +267,16 @@ def test_rating(svc):
     assert responses == ["utter_rating_invalid", "utter_ask_rating"]
 
 
-def test_two_stage_fallback(svc):
+def test_three_step_fallback(svc):
     responses, events, _ = run(ActionFallback(), make_tracker("啊啊啊", intent="nlu_fallback"))
     assert responses == ["utter_fallback_rephrase"] and followup(events) is None
     history = [user_event("呃呃", "nlu_fallback")]
     responses, events, _ = run(ActionFallback(), make_tracker("哦哦", intent="nlu_fallback", history=history))
-    assert responses == ["utter_fallback_handoff"] and handed_over(events, "fallback")
+    assert responses == ["utter_fallback_examples"] and followup(events) is None
+    # the third unclear message in a row (out_of_scope counts) offers a person, it does not hand over
+    history = [user_event("呃呃", "nlu_fallback"), user_event("asdf", "out_of_scope")]
+    responses, events, _ = run(ActionFallback(), make_tracker("哦哦", intent="nlu_fallback", history=history))
+    assert responses == ["utter_fallback_offer_human"] and followup(events) is None
     # a understood message in between resets the count
     history = [user_event("呃呃", "nlu_fallback"), user_event("查订单", "query_order_status")]
     responses, _, _ = run(ActionFallback(), make_tracker("哦哦", intent="nlu_fallback", history=history))
@@ -283,3 +292,12 @@ def test_second_angry_message_hands_over(svc):
     history.append({"event": "slot", "name": "handoff_reason", "value": "anger"})
     tracker = make_tracker("好吧", slots=verified(FOOD_LATE), history=history, sentiment="angry")
     assert run(ActionDelayHandle(), tracker)[0][0] == "utter_delay_apology"
+
+
+def test_fury_hands_over_and_keeps_the_request(svc):
+    insult = user_event("你们都是废物", "request_refund", sentiment="angry")
+    insult["parse_data"]["sentiment"]["fury"] = True
+    tracker = make_tracker(FOOD_LATE, slots=verified(FOOD_LATE, current_flow="refund"), history=[insult])
+    responses, events, _ = run(ActionDelayHandle(), tracker)
+    assert responses == ["utter_anger_handoff", "utter_anger_request_kept"] and handed_over(events, "anger")
+    assert "申请退款" in slot_events(events)["handoff_summary"]

@@ -1,0 +1,94 @@
+"""AnswerPolicy: while the bot's question is open, the customer's answer goes to it.
+
+Rasa's rules match on intents, but customers answer a question in any words:
+"好的" and "嗯嗯可以" (affirm), "不用了" and "算了" (deny), "谢谢" (thank), a bare
+"5" (inform) or "5分" (rate). With the slot ``pending`` naming the open
+question, this policy predicts ``action_answer`` for every answer-like intent
+(``answer_intents``, plus per-question extras such as change_order_info for
+a new address) and ``action_listen`` once that answer was handled, so no
+rule, memoised story or TED guess can turn an answer into a new flow, a
+fallback or a hand-over. 好的 / 不用了 with no open question also go to
+``action_answer`` (``unprompted_intents``). Anything else (a new problem, safety, 转人工) is
+left to the other policies: a safety message always wins.
+
+Deterministic and stateless: nothing to train, nothing persisted.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.core.policies.policy import Policy, PolicyPrediction
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.generator import TrackerWithCachedStates
+from rasa.shared.core.trackers import DialogueStateTracker
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=False)
+class AnswerPolicy(Policy):
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            # above RulePolicy (6): an answer to the open question beats an intent rule
+            "priority": 7,
+            "action": "action_answer",
+            "slot": "pending",
+            "answer_intents": ["affirm", "deny", "thank", "goodbye", "inform", "rate", "nlu_fallback"],
+            "extra_intents": {},
+            # questions whose answer is free text (an address, a description):
+            # every intent answers them except these
+            "open_questions": [],
+            "never_answers": ["report_safety", "request_human"],
+            # answered by action_answer even when no question is open (好的 / 不用了)
+            "unprompted_intents": ["affirm", "deny"],
+        }
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+                 execution_context: ExecutionContext, featurizer: Any = None) -> None:
+        super().__init__(config, model_storage, resource, execution_context, featurizer)
+        self.action = str(config["action"])
+        self.slot = str(config["slot"])
+        self.answer_intents = set(config["answer_intents"])
+        self.extra_intents: Dict[str, set] = {k: set(v) for k, v in (config.get("extra_intents") or {}).items()}
+        self.unprompted_intents = set(config.get("unprompted_intents") or [])
+        self.open_questions = set(config.get("open_questions") or [])
+        self.never_answers = set(config.get("never_answers") or [])
+
+    def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
+        return self._resource
+
+    def answers(self, pending: str, intent: Optional[str]) -> bool:
+        """Whether a message of ``intent`` answers the open question ``pending``."""
+        if not intent or intent in self.never_answers:
+            return False
+        if pending in self.open_questions:
+            return True
+        return intent in self.answer_intents or intent in self.extra_intents.get(pending, set())
+
+    def _answered_this_turn(self, tracker: DialogueStateTracker) -> bool:
+        for event in reversed(tracker.events):
+            if isinstance(event, UserUttered):
+                return False
+            if isinstance(event, ActionExecuted) and event.action_name == self.action:
+                return True
+        return False
+
+    def predict_action_probabilities(self, tracker: DialogueStateTracker, domain: Domain,
+                                     rule_only_data: Optional[Dict[Text, Any]] = None,
+                                     **kwargs: Any) -> PolicyPrediction:
+        result = self._default_predictions(domain)
+        if tracker.active_loop_name:
+            return self._prediction(result)
+        if tracker.latest_action_name == ACTION_LISTEN_NAME:
+            pending = tracker.get_slot(self.slot)
+            intent = (tracker.latest_message.intent or {}).get("name") if tracker.latest_message else None
+            if (pending and self.answers(str(pending), intent)) or (not pending and intent in self.unprompted_intents):
+                result[domain.index_for_action(self.action)] = 1.0
+        elif self._answered_this_turn(tracker):
+            result[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
+        return self._prediction(result)

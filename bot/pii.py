@@ -110,8 +110,8 @@ def _valid(label: str, value: str) -> bool:
     return True
 
 
-def _candidates(folded: str) -> Tuple[List[_Span], List[_Span]]:
-    """(personal data candidates, protected non-personal matches) in ``folded``."""
+def _candidates(folded: str) -> List[_Span]:
+    """Personal data candidates in ``folded``, minus those an order number (plate...) covers."""
     configured = find_matches(folded)
     protected = [_Span(m.label, m.start, m.end) for m in configured if not m.pii]
     found = [_Span(m.label, m.start, m.end) for m in configured if m.pii and m.label in PII_LABELS]
@@ -123,7 +123,7 @@ def _candidates(folded: str) -> Tuple[List[_Span], List[_Span]]:
             if any(span.overlaps(p) and p.size >= span.size for p in protected):
                 continue
             found.append(span)
-    return found, protected
+    return found
 
 
 def _resolve(spans: List[_Span]) -> List[_Span]:
@@ -141,15 +141,13 @@ def _resolve(spans: List[_Span]) -> List[_Span]:
     return sorted(taken, key=lambda s: s.start)
 
 
+def _spans(text: str) -> List[_Span]:
+    return _resolve(_candidates(fold(text))) if text else []
+
+
 def find_pii(text: str) -> List[Dict[str, object]]:
     """Personal values in ``text``: label, start, end, value (the customer's own characters)."""
-    if not text:
-        return []
-    found, _protected = _candidates(fold(text))
-    return [
-        {"label": s.label, "start": s.start, "end": s.end, "value": text[s.start:s.end]}
-        for s in _resolve(found)
-    ]
+    return [{"label": s.label, "start": s.start, "end": s.end, "value": text[s.start:s.end]} for s in _spans(text)]
 
 
 def _address_detail(value: str) -> Optional[int]:
@@ -182,11 +180,11 @@ def mask_text(text: str) -> str:
     """``text`` with every personal value replaced by its masked form."""
     if not text:
         return text
-    out, cursor = [], 0
-    for item in find_pii(text):
-        start, end = int(item["start"]), int(item["end"])  # type: ignore[call-overload]
-        out.append(text[cursor:start])
-        out.append(mask_value(str(item["label"]), str(item["value"])))
-        cursor = end
+    out: List[str] = []
+    cursor = 0
+    for span in _spans(text):
+        out.append(text[cursor:span.start])
+        out.append(mask_value(span.label, text[span.start:span.end]))
+        cursor = span.end
     out.append(text[cursor:])
     return "".join(out)

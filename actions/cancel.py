@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import List, Optional, Text
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import policy
@@ -26,8 +26,8 @@ class ActionCancelCheck(OrderAction):
     def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[EventType]:
         variables = order_vars(order)
         if policy.wants_reassign(_cancel_request_text(tracker)) and policy.can_reassign(order):
-            dispatcher.utter_message(response="utter_reassign_offer", **variables)
-            return [SlotSet("pending", "reassign")]
+            # asked for by name and free of charge: done at once, no second confirmation
+            return [FollowupAction("action_reassign_execute")]
         fee = policy.cancel_fee(order, service().now())
         if fee is None:
             dispatcher.utter_message(response="utter_cancel_not_possible", **variables)
@@ -79,8 +79,9 @@ class ActionReassignExecute(OrderAction):
         updated = service().reassign(order.order_id)
         courier = updated.details.get("driver" if order.order_type == "ride" else "rider") or ""
         dispatcher.utter_message(
-            response="utter_reassign_done", courier=courier, plate=updated.details.get("plate") or "",
-            eta_minutes=updated.details.get("eta_minutes") or 0, **order_vars(updated),
+            response="utter_reassign_done_ride" if order.order_type == "ride" else "utter_reassign_done",
+            courier=courier, plate=updated.details.get("plate") or "", car=updated.details.get("car") or "",
+            eta_minutes=policy.fresh_eta_minutes(updated), **order_vars(updated),
         )
         dispatcher.utter_message(response="utter_ask_resolved")
         return ask_resolved()

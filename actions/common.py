@@ -36,6 +36,7 @@ def order_vars(order: Order) -> Dict[str, Any]:
         "order_type_name": policy.type_name(order.order_type),
         "phone_masked": mask_phone(order.phone),
         "amount": money(order.amount),
+        "state_name": policy.status_name(order.status),
     }
 
 

@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import policy
 from actions.common import OrderAction, ask_resolved, handoff, money, order_vars, service, summary
 from actions.services.orders import Order
+from bot.text import to_simplified
 
 
 def item_names(order: Order) -> List[str]:
@@ -17,6 +18,14 @@ def item_names(order: Order) -> List[str]:
         return [i["name"] for i in order.details.get("items", [])]
     item = order.details.get("item")
     return [item] if item else []
+
+
+def _reported_damage(tracker: Tracker) -> str:
+    """The customer's latest message that reported the damage, or ''."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user" and ((event.get("parse_data") or {}).get("intent") or {}).get("name") == "report_damage":
+            return str(event.get("text") or "")
+    return ""
 
 
 class ActionDamageCheck(OrderAction):
@@ -28,6 +37,12 @@ class ActionDamageCheck(OrderAction):
         if order.order_type == "ride":
             dispatcher.utter_message(response="utter_damage_ride_handoff", **variables)
             return handoff("unresolved", summary(order, "乘车过程中物品遗失或损坏,需人工联系司机处理"))
+        text = to_simplified(str(tracker.latest_message.get("text") or ""))
+        if order.order_type == "parcel" and order.status == "delivered" and policy.says_not_received(text):
+            # signed for, yet not received: say what the record shows, a person checks with the courier
+            dispatcher.utter_message(response="utter_damage_signed_not_received",
+                                     delivered_time=policy.when_text(order.time("delivered_at")), **variables)
+            return handoff("unresolved", summary(order, "快递显示已签收,客户表示没有收到,需人工联系快递员核实"))
         dispatcher.utter_message(response="utter_damage_sorry", **variables)
         dispatcher.utter_message(response="utter_damage_ask_description", items="、".join(item_names(order)))
         return [SlotSet("pending", "damage_photo")]
@@ -40,7 +55,14 @@ class ActionDamageClaim(OrderAction):
     def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[EventType]:
         svc = service()
         description = (tracker.latest_message.get("text") or "").strip()
-        amount = policy.damage_compensation(order)
+        if not policy.is_description(to_simplified(description)):
+            # "好的": the message that reported the damage is the description
+            # ("米饭少给了一盒"); with none there either, ask once more
+            description = _reported_damage(tracker)
+            if not policy.is_description(to_simplified(description)):
+                dispatcher.utter_message(response="utter_damage_ask_description", items="、".join(item_names(order)))
+                return []
+        amount = policy.damage_compensation(order, to_simplified(description))
         claim = svc.record_claim(order.order_id, item_names(order), description, amount)
         if policy.over_limit(amount):
             dispatcher.utter_message(response="utter_damage_over_limit", claim_id=claim.record_id,

@@ -16,7 +16,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import policy
-from actions.common import localise, service
+from actions.common import current_order, localise, service
+from actions.orders import status_response, status_variables
 from actions.selection import pick
 from actions.services.orders import Order
 from actions.validation import mask_order, mask_phone, normalise_phone, parse_identity
@@ -220,5 +221,9 @@ class ActionAskProblem(Action):
         return "action_ask_problem"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        order = current_order(tracker)
+        if order is not None:
+            # where the order stands first: often that already answers the question
+            dispatcher.utter_message(response=status_response(order), **status_variables(order))
         dispatcher.utter_message(response="utter_ask_problem")
         return [SlotSet("current_flow", None)]

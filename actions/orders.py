@@ -47,8 +47,7 @@ def status_variables(order: Order) -> Dict[str, Any]:
         "pickup_window": d.get("pickup_window") or "",
     }
     for key in ("completed_at", "delivered_at", "promised_at"):
-        when = order.time(key)
-        variables[key.replace("_at", "_time")] = f"{when:%m-%d %H:%M}" if when else ""
+        variables[key.replace("_at", "_time")] = policy.when_text(order.time(key))
     if order.events:
         last = order.events[-1]
         variables.update(

@@ -6,6 +6,7 @@ loading the policy file once.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -181,10 +182,15 @@ def fee_check(order: Order) -> FeeCheck:
 
 
 # -- damage -------------------------------------------------------------------
-def damage_compensation(order: Order) -> float:
+def damage_compensation(order: Order, description: str = "") -> float:
+    """What a damage claim pays: the named items, or the whole order when all of it was wrong."""
     rules = P()["damage"]
     if order.order_type == "food":
-        goods = sum(i["price"] * i["qty"] for i in order.details.get("items", []))
+        items = order.details.get("items", [])
+        if any(word in description for word in rules.get("whole_order_words", [])):
+            return round(order.amount * float(rules["food_compensation_ratio"]), 2)
+        named = [i for i in items if str(i.get("name", "")) and str(i["name"]) in description]
+        goods = sum(i["price"] * i["qty"] for i in (named or items))
         return round(goods * float(rules["food_compensation_ratio"]), 2)
     if order.order_type == "parcel":
         declared = float(order.details.get("declared_value") or 0)
@@ -226,15 +232,7 @@ def order_label(order: Order, now: Optional[datetime] = None) -> str:
     """What a customer recognises an order by: merchant or route, item, amount, time."""
     labels = P()["order_buttons"]
     d = order.details or {}
-    now = now or datetime.now()
-    day = order.created_at.date()
-    time_text = f"{order.created_at:%H:%M}"
-    if day == now.date():
-        when = labels["today"].format(time=time_text)
-    elif day == (now - timedelta(days=1)).date():
-        when = labels["yesterday"].format(time=time_text)
-    else:
-        when = labels["other"].format(date=f"{order.created_at:%m-%d}", time=time_text)
+    when = when_text(order.created_at, now)
     names = [str(i.get("name")) for i in d.get("items") or [] if isinstance(i, dict) and i.get("name")]
     item = d.get("item") or (names[0] if len(names) == 1 else "")
     if len(names) > 1:
@@ -246,3 +244,35 @@ def order_label(order: Order, now: Optional[datetime] = None) -> str:
         "amount": f"{order.amount:.2f}", "when": when,
     }
     return " ".join(labels[order.order_type].format(**values).split())
+
+
+def status_name(status: Optional[str]) -> str:
+    """The customer's word for an order state (配送中, 已完成 …)."""
+    return str(P().get("status_names", {}).get(status or "", status or ""))
+
+
+def when_text(moment: Optional[datetime], now: Optional[datetime] = None) -> str:
+    """今天 14:05 / 明天 09:30 / 昨天 20:10 / 11-30 18:40: a time as a person says it."""
+    if moment is None:
+        return ""
+    labels = P()["order_buttons"]
+    now = now or datetime.now()
+    time_text = f"{moment:%H:%M}"
+    days = (moment.date() - now.date()).days
+    key = {0: "today", 1: "tomorrow", -1: "yesterday"}.get(days)
+    if key:
+        return str(labels[key]).format(time=time_text)
+    return str(labels["other"]).format(date=f"{moment:%m-%d}", time=time_text)
+
+
+def says_not_received(text: str) -> bool:
+    return any(word in text for word in P()["damage"].get("not_received_words", []))
+
+
+_ACK_ONLY = re.compile(r"^[\s,，。.!！~]*(?:好的?|好吧|嗯+|恩+|哦+|ok|okay|行|可以|是的?|对)[\s,，。.!！~啦了呀哈吧的]*$", re.I)
+
+
+def is_description(text: str) -> bool:
+    """Whether ``text`` describes something (not just 好的 / 嗯 / an emoji)."""
+    han = sum(1 for c in text if "\u4e00" <= c <= "\u9fff")
+    return han >= 2 and not _ACK_ONLY.match(text)

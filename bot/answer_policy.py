@@ -44,6 +44,9 @@ class AnswerPolicy(Policy):
             # every intent answers them except these
             "open_questions": [],
             "never_answers": ["report_safety", "request_human"],
+            # actions that end the bot's turn even when another action chained
+            # them (FollowupAction): the customer speaks next
+            "listen_after": [],
             # answered by action_answer even when no question is open (好的 / 不用了)
             "unprompted_intents": ["affirm", "deny"],
         }
@@ -58,6 +61,7 @@ class AnswerPolicy(Policy):
         self.unprompted_intents = set(config.get("unprompted_intents") or [])
         self.open_questions = set(config.get("open_questions") or [])
         self.never_answers = set(config.get("never_answers") or [])
+        self.listen_after = set(config.get("listen_after") or [])
 
     def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
         return self._resource
@@ -89,6 +93,6 @@ class AnswerPolicy(Policy):
             intent = (tracker.latest_message.intent or {}).get("name") if tracker.latest_message else None
             if (pending and self.answers(str(pending), intent)) or (not pending and intent in self.unprompted_intents):
                 result[domain.index_for_action(self.action)] = 1.0
-        elif self._answered_this_turn(tracker):
+        elif tracker.latest_action_name in self.listen_after or self._answered_this_turn(tracker):
             result[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
         return self._prediction(result)

@@ -201,20 +201,46 @@ async def _intent_with(app: Optional[Sanic], text: str) -> Optional[str]:
     return None
 
 
-async def log_notices(app: Optional[Sanic], sender: str, notices: List[Dict[str, Any]]) -> None:
-    """Add the channel's own notices to the tracker, after the customer's message."""
+#: notices that answer the message completely: the bot must not answer it again
+CONSUMING_NOTICES = {"queue_left"}
+
+
+def consumes(notices: List[Dict[str, Any]]) -> bool:
+    """Whether the gate's notices fully answer the message ("不用了" left the queue).
+
+    Such a message is logged, not sent through the dialogue: answered again as
+    a "no" it could reopen the very hand-over the customer just left.
+    """
+    return any((n.get("metadata") or {}).get("kind") in CONSUMING_NOTICES for n in notices)
+
+
+async def log_notices(app: Optional[Sanic], sender: str, notices: List[Dict[str, Any]],
+                      user_text: Optional[str] = None) -> None:
+    """Add the channel's own notices to the tracker, after the customer's message.
+
+    With ``user_text`` (a message the gate consumed) the customer's message is
+    logged too, and the question the bot had open before the hand-over is
+    closed, so the bot takes over with a clean state.
+    """
     agent = getattr(getattr(app, "ctx", None), "agent", None) if app is not None else None
     if agent is None or not notices:
         return
     try:
-        from rasa.shared.core.events import BotUttered
+        from rasa.shared.core.constants import ACTION_LISTEN_NAME
+        from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 
         async with agent.lock_store.lock(sender):
             tracker = await agent.tracker_store.retrieve(sender)
             if tracker is None:
                 return
+            if user_text is not None:
+                tracker.update(UserUttered(user_text, intent={"name": "deny", "confidence": 1.0}))
+                tracker.update(SlotSet("pending", None))
             for item in notices:
                 tracker.update(BotUttered(item["text"], metadata=item["metadata"]))
+            if user_text is not None:
+                # the bot's turn is over: the dialogue waits for the customer again
+                tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
             await agent.tracker_store.save(tracker)
     except Exception as exc:
         logger.warning("could not log handoff notices for %s: %s", sender, exc)
@@ -313,6 +339,9 @@ class KefuSocketIOInput(SocketIOInput):
             notices = await self.gate.handle(sender_id, text, lambda t: _intent_with(self._app, t))
             for item in notices:
                 await sio.emit(self.bot_message_evt, item, room=sender_id, namespace=self.namespace)
+            if consumes(notices):
+                await log_notices(self._app, sender_id, notices, user_text=text)
+                return
             await on_new_message(UserMessage(text, output_channel, sender_id,
                                              input_channel=self.name(), metadata=metadata))
             await log_notices(self._app, sender_id, notices)
@@ -355,6 +384,9 @@ class KefuRestInput(RestInput):
             notices = await self.gate.handle(sender_id, text, lambda t: _intent_with(request.app, t))
             for item in notices:
                 collector.messages.append({"recipient_id": sender_id, **item})
+            if consumes(notices):
+                await log_notices(request.app, sender_id, notices, user_text=text)
+                return response.json(collector.messages)
             try:
                 await on_new_message(UserMessage(text, collector, sender_id, input_channel=self.name(),
                                                  metadata=self.get_metadata(request)))

@@ -85,13 +85,14 @@ NOT_A_PROBLEM = {"out_of_scope", "foreign_language", "greet", "goodbye", "thank"
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class NumberAwareFallback(GraphComponent):
-    """After FallbackClassifier: a message with an order or phone number is understood.
+    """After FallbackClassifier: a message with an order or phone number names a problem.
 
     "EB000000014CN 到了没" often lands just under the fallback threshold: the
     number's characters are unlike any training sentence. The customer still
     named an order, so the bot takes the best non-fallback intent when it has
     some confidence, and otherwise treats the message as `inform` (a number
-    given first: the bot checks it and asks what happened).
+    given first: the bot checks it and asks what happened). The same for a
+    number read as smalltalk ("R2023… 这单结束了吗" is not a goodbye).
     """
 
     @classmethod
@@ -101,12 +102,15 @@ class NumberAwareFallback(GraphComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
+            if str(message.get("text") or "").startswith("/"):
+                continue  # a button's payload says what it means
             intent = message.get("intent") or {}
-            if intent.get("name") != "nlu_fallback":
+            if intent.get("name") != "nlu_fallback" and intent.get("name") not in NOT_A_PROBLEM:
                 continue
             if not any(e.get("entity") in NUMBER_ENTITIES for e in message.get(ENTITIES) or []):
                 continue
-            ranking = [r for r in message.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
+            ranking = [r for r in message.get("intent_ranking") or []
+                       if r.get("name") != "nlu_fallback" and r.get("name") != intent.get("name")]
             best = ranking[0] if ranking else None
             if (best is None or best.get("name") in NOT_A_PROBLEM
                     or float(best.get("confidence") or 0) < NUMBER_INTENT_MIN_CONFIDENCE):

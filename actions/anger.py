@@ -16,6 +16,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import policy
+from actions.validation import mask_order
 from actions.services.orders import Order
 
 
@@ -28,6 +29,7 @@ def fury(tracker: Tracker) -> bool:
 
 def anger_due(tracker: Tracker) -> bool:
     """Hand over for anger now: enough angry messages, or fury, and not handed over for it yet."""
+    # actions.common imports this module (OrderAction checks anger): a top-level import would be a cycle
     from actions.common import anger_already_handled, angry_messages
 
     if anger_already_handled(tracker):
@@ -37,12 +39,16 @@ def anger_due(tracker: Tracker) -> bool:
 
 def anger_handoff(dispatcher: CollectingDispatcher, tracker: Tracker, order: Optional[Order]) -> List[EventType]:
     """Apology, the request kept for the person, and the hand-over (reason anger, P1)."""
+    # actions.common imports this module (OrderAction checks anger): a top-level import would be a cycle
     from actions.common import handoff, summary
 
     flow = tracker.get_slot("current_flow")
     request = policy.flow_name(flow)
     dispatcher.utter_message(response="utter_anger_handoff")
-    if flow:
+    if flow and order is not None:
+        dispatcher.utter_message(response="utter_anger_request_kept_order", request=request,
+                                 order_masked=mask_order(order.order_id), amount=f"{order.amount:.2f}")
+    elif flow:
         dispatcher.utter_message(response="utter_anger_request_kept", request=request)
     words = (tracker.latest_message or {}).get("text") or ""
     return handoff("anger", summary(order, f"客户情绪激动,当前诉求:{request}(请直接为客户办理)",

@@ -24,6 +24,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import policy
+from actions.anger import anger_due, anger_handoff
 from actions.common import current_order, handoff, summary
 from bot.text import to_simplified
 
@@ -77,6 +78,9 @@ class ActionAnswer(Action):
         return "action_answer"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        if anger_due(tracker):
+            # apology first and a person, whatever was asked: the request goes into the ticket
+            return anger_handoff(dispatcher, tracker, current_order(tracker))
         pending = tracker.get_slot("pending")
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         text = str(tracker.latest_message.get("text") or "")

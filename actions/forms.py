@@ -223,7 +223,10 @@ class ActionAskProblem(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         order = current_order(tracker)
         if order is not None:
-            # where the order stands first: often that already answers the question
+            # where the order stands first (and how late it is): often that already answers it
             dispatcher.utter_message(response=status_response(order), **status_variables(order))
+            late = policy.late_minutes(order, service().now())
+            if late > 0 and order.status not in ("delivered", "completed", "cancelled"):
+                dispatcher.utter_message(response="utter_status_late_note", late_minutes=late)
         dispatcher.utter_message(response="utter_ask_problem")
         return [SlotSet("current_flow", None)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import List, Text
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import policy
@@ -24,6 +24,9 @@ class ActionRefundCheck(OrderAction):
 
     def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[EventType]:
         svc = service()
+        if order.status == "payment_failed":
+            # money taken for an order that never went through: the payment check refunds it
+            return [SlotSet("current_flow", "payment"), FollowupAction("action_payment_check")]
         open_refunds = [r for r in svc.refunds_for_order(order.order_id) if r.status == "processing"]
         if open_refunds:
             refund = open_refunds[-1]

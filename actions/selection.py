@@ -32,7 +32,8 @@ _TYPE_WORDS: Dict[str, Sequence[str]] = {
 _NEWEST = re.compile(r"最近|最新|刚才|刚刚|剛才|剛剛|这次|这单|latest|recent|newest|last one i|just now")
 _OLDEST = re.compile(r"最早|最久|oldest|earliest")
 _DAY_WORDS = {"今天": 0, "今日": 0, "today": 0, "昨天": 1, "昨日": 1, "yesterday": 1, "前天": 2}
-_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:块|元|塊|rmb|yuan|¥)|[¥￥]\s*(\d+(?:\.\d+)?)")
+_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:块|元|塊|rmb|yuan|¥)|[¥￥]\s*(\d+(?:\.\d+)?)"
+                     r"|^\s*(\d{2,4}(?:\.\d+)?)\s*(?:那|的|这)")
 _TAIL = re.compile(r"(?:尾号|尾號|末尾|后四位|後四位|ending(?: in)?)\s*([0-9A-Za-z]{3,6})|^\s*([0-9]{4})\s*(?:的|那个|那單|那单)?\s*$")
 
 
@@ -107,7 +108,7 @@ def _by_amount(text: str, orders: Sequence[Order]) -> List[Order]:
     found = _AMOUNT.search(text.lower())
     if not found:
         return []
-    value = float(found.group(1) or found.group(2))
+    value = float(found.group(1) or found.group(2) or found.group(3))
     return [o for o in orders if abs(o.amount - value) < 0.01 or int(o.amount) == int(value)]
 
 

@@ -28,6 +28,8 @@ from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.text import to_simplified
+
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=False)
 class AnswerPolicy(Policy):
@@ -47,6 +49,9 @@ class AnswerPolicy(Policy):
             # actions that end the bot's turn even when another action chained
             # them (FollowupAction): the customer speaks next
             "listen_after": [],
+            # words that make any message an answer to that question
+            # ("没解决,我要的是今天到" answers "did that solve it?")
+            "answer_words": {},
             # answered by action_answer even when no question is open (好的 / 不用了)
             "unprompted_intents": ["affirm", "deny"],
         }
@@ -62,14 +67,17 @@ class AnswerPolicy(Policy):
         self.open_questions = set(config.get("open_questions") or [])
         self.never_answers = set(config.get("never_answers") or [])
         self.listen_after = set(config.get("listen_after") or [])
+        self.answer_words: Dict[str, List[str]] = {k: list(v) for k, v in (config.get("answer_words") or {}).items()}
 
     def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
         return self._resource
 
-    def answers(self, pending: str, intent: Optional[str]) -> bool:
-        """Whether a message of ``intent`` answers the open question ``pending``."""
+    def answers(self, pending: str, intent: Optional[str], text: str = "") -> bool:
+        """Whether a message of ``intent`` (and ``text``) answers the open question ``pending``."""
         if not intent or intent in self.never_answers:
             return False
+        if any(word in text for word in self.answer_words.get(pending, [])):
+            return True
         if pending in self.open_questions:
             return True
         return intent in self.answer_intents or intent in self.extra_intents.get(pending, set())
@@ -91,7 +99,9 @@ class AnswerPolicy(Policy):
         if tracker.latest_action_name == ACTION_LISTEN_NAME:
             pending = tracker.get_slot(self.slot)
             intent = (tracker.latest_message.intent or {}).get("name") if tracker.latest_message else None
-            if (pending and self.answers(str(pending), intent)) or (not pending and intent in self.unprompted_intents):
+            text = str(tracker.latest_message.text or "") if tracker.latest_message else ""
+            if (pending and self.answers(str(pending), intent, to_simplified(text))) or (
+                    not pending and intent in self.unprompted_intents):
                 result[domain.index_for_action(self.action)] = 1.0
         elif tracker.latest_action_name in self.listen_after or self._answered_this_turn(tracker):
             result[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0

@@ -7,6 +7,7 @@ both found and mapped.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -79,8 +80,43 @@ class PatternValueMapper(GraphComponent):
 NUMBER_ENTITIES = ("order_id", "phone_number")
 #: the lowest confidence at which the best other intent is trusted
 NUMBER_INTENT_MIN_CONFIDENCE = 0.2
+#: "R2023… 司机一直不来": at least this many Chinese characters beside the number
+#: and this much confidence make the words, not the number, decide the intent
+PROBLEM_MIN_HAN = 4
+PROBLEM_BESIDE_NUMBER_CONFIDENCE = 0.25
 #: intents that do not name a problem: with a number they mean `inform`
 NOT_A_PROBLEM = {"out_of_scope", "foreign_language", "greet", "goodbye", "thank", "affirm", "deny", "rate"}
+
+
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
+_BARE_SCORE = re.compile(r"\s*[1-5]\s*(?:分|星)?\s*[!！。.]*\s*")
+_VOWELS = set("aeiouy")
+
+
+def is_keyboard_mash(text: str) -> bool:
+    """Latin letters only, and no word a person would type (asdfgh, zxcvb, qwerty).
+
+    A word of English (or pinyin) has vowels spread through it; a run of
+    five or more letters with no vowel, or a run along one keyboard row,
+    is not a word. Anything with Chinese, kana, hangul or digits is not mash.
+    """
+    stripped = text.strip()
+    if not stripped or re.search(r"[^A-Za-z\s.,!?~]", stripped):
+        return False
+    words = _LATIN_WORD.findall(stripped)
+    if not words:
+        return False
+    rows = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+
+    def mash(word: str) -> bool:
+        lowered = word.lower()
+        if len(lowered) < 4:
+            return False
+        on_a_row = any(lowered in row or lowered[::-1] in row for row in rows)
+        vowels = sum(1 for c in lowered if c in _VOWELS)
+        return on_a_row or (len(lowered) >= 5 and vowels == 0)
+
+    return all(mash(w) for w in words)
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -104,7 +140,18 @@ class NumberAwareFallback(GraphComponent):
         for message in messages:
             if str(message.get("text") or "").startswith("/"):
                 continue  # a button's payload says what it means
+            if is_keyboard_mash(str(message.get("text") or "")):
+                # "zxcvb": no word of any language; the classifier's guess would start a flow
+                message.set("intent", {"name": "nlu_fallback", "confidence": 1.0}, add_to_output=True)
+                continue
             intent = message.get("intent") or {}
+            if _BARE_SCORE.fullmatch(str(message.get("text") or "")) and intent.get("name") in ("nlu_fallback", "inform"):
+                # "5" / "4分" alone is a score; the dialogue takes it only after its rating question
+                message.set("intent", {"name": "rate", "confidence": 1.0}, add_to_output=True)
+                continue
+            if intent.get("name") == "inform":
+                self._problem_beside_number(message)
+                continue
             if intent.get("name") != "nlu_fallback" and intent.get("name") not in NOT_A_PROBLEM:
                 continue
             if not any(e.get("entity") in NUMBER_ENTITIES for e in message.get(ENTITIES) or []):
@@ -118,3 +165,21 @@ class NumberAwareFallback(GraphComponent):
             message.set("intent", {"name": best["name"], "confidence": float(best.get("confidence") or 0)},
                         add_to_output=True)
         return messages
+
+    @staticmethod
+    def _problem_beside_number(message: Message) -> None:
+        """"2023-1122-… 付款成功了但是订单显示失败??": the words name the problem, not the number."""
+        entities = [e for e in message.get(ENTITIES) or [] if e.get("entity") in NUMBER_ENTITIES]
+        if not entities:
+            return
+        text = str(message.get("text") or "")
+        rest = text
+        for entity in sorted(entities, key=lambda e: -int(e.get("start") or 0)):
+            rest = rest[: int(entity.get("start") or 0)] + rest[int(entity.get("end") or 0):]
+        if sum(1 for c in rest if "\u4e00" <= c <= "\u9fff") < PROBLEM_MIN_HAN:
+            return
+        ranking = [r for r in message.get("intent_ranking") or []
+                   if r.get("name") not in ("inform", "nlu_fallback") and r.get("name") not in NOT_A_PROBLEM]
+        if ranking and float(ranking[0].get("confidence") or 0) >= PROBLEM_BESIDE_NUMBER_CONFIDENCE:
+            message.set("intent", {"name": ranking[0]["name"], "confidence": float(ranking[0]["confidence"])},
+                        add_to_output=True)

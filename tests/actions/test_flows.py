@@ -1,10 +1,8 @@
 """Every flow action against the seeded SQLite database."""
 from actions.cancel import ActionCancelCheck, ActionCancelExecute, ActionReassignExecute
 from actions.change_info import ActionChangeInfoCheck, ActionChangeInfoExecute
-from actions.closing import (
-    ActionAnythingElseYes, ActionAskRating, ActionOfferDeclined, ActionRate, ActionRequestHuman, ActionResolvedYes,
-    ActionGoodbyeInFlow, ActionStopFlow, ActionUnresolved,
-)
+from actions.answers import ActionAnswer
+from actions.closing import ActionAskRating, ActionGoodbyeInFlow, ActionRate, ActionRequestHuman, ActionStopFlow
 from actions.complaints import ActionComplaintRecord
 from actions.damage import ActionDamageCheck, ActionDamageClaim
 from actions.delay import ActionDelayHandle
@@ -40,7 +38,8 @@ def handed_over(events, reason):
 def test_status_food_delivering(svc):
     responses, events, d = run(ActionOrderStatus(), make_tracker(slots=verified(FOOD_LATE)))
     assert responses == ["utter_status_food_delivering", "utter_status_late_note", "utter_ask_resolved"]
-    assert d.messages[0]["rider"] == "王师傅" and d.messages[0]["eta_minutes"] == 10
+    # the one ETA every reply of the conversation gives: 10 minutes plus the policy's buffer
+    assert d.messages[0]["rider"] == "王师傅" and d.messages[0]["eta_minutes"] == 15
     assert slot_events(events) == {"pending": "resolved"}
 
 
@@ -131,9 +130,10 @@ def test_reassign_request(svc):
     history = [user_event("司机太慢了,帮我换个司机", "cancel_order")]
     tracker = make_tracker(RIDE_LATE, slots=verified(RIDE_LATE), history=history)
     responses, events, _ = run(ActionCancelCheck(), tracker)
-    assert responses == ["utter_reassign_offer"] and slot_events(events) == {"pending": "reassign"}
+    assert responses == [] and followup(events) == "action_reassign_execute", "asked for by name: no second confirmation"
     responses, _, d = run(ActionReassignExecute(), make_tracker(intent="affirm", slots=verified(RIDE_LATE)))
-    assert responses == ["utter_reassign_done", "utter_ask_resolved"] and d.messages[0]["courier"] == "孙师傅"
+    assert responses == ["utter_reassign_done_ride", "utter_ask_resolved"] and d.messages[0]["courier"] == "孙师傅"
+    assert d.messages[0]["plate"] == "京B67890"
 
 
 # -- change info -------------------------------------------------------------------
@@ -242,29 +242,88 @@ def test_safety_needs_no_identity(svc):
         assert responses == [f"utter_safety_{kind}"] and handed_over(events, "safety"), text
 
 
-def test_closing_actions(svc):
-    assert run(ActionResolvedYes(), make_tracker(intent="affirm"))[0] == ["utter_glad_resolved", "utter_anything_else"]
-    responses, events, _ = run(ActionUnresolved(), make_tracker(intent="deny", slots=verified(FOOD_LATE)))
+def answer(text: str, intent: str, pending: str, **slots):
+    return run(ActionAnswer(), make_tracker(text, intent=intent, slots={"pending": pending, **slots}))
+
+
+def test_answers_to_was_it_solved(svc):
+    responses, events, _ = answer("好的", "affirm", "resolved")
+    assert responses == ["utter_glad_resolved", "utter_anything_else"] and slot_events(events)["pending"] == "anything_else"
+    responses, events, _ = answer("谢谢", "thank", "resolved")
+    assert responses == ["utter_glad_resolved", "utter_anything_else"], "thanks after a solution is not a goodbye"
+    responses, events, _ = answer("没有", "deny", "resolved", **verified(FOOD_LATE))
     assert responses == ["utter_unresolved_handoff"] and handed_over(events, "unresolved")
     assert "…2345" in slot_events(events)["handoff_summary"]
-    assert run(ActionAnythingElseYes(), make_tracker())[0] == ["utter_please_go_ahead"]
-    assert run(ActionOfferDeclined(), make_tracker())[0] == ["utter_offer_declined", "utter_anything_else"]
+    responses, events, _ = answer("没解决 我要今天到", "query_order_status", "resolved", **verified(FOOD_LATE))
+    assert handed_over(events, "unresolved")
+    responses, events, _ = answer("不用了", "deny", "resolved")
+    assert responses == ["utter_ask_rating"] and slot_events(events)["pending"] == "rating"
+    responses, events, _ = answer("拜拜", "goodbye", "resolved")
+    assert responses == ["utter_ask_rating"], "a goodbye still gets the rating question"
+
+
+def test_answers_to_anything_else(svc):
+    assert answer("有的 还有个问题", "affirm", "anything_else")[0] == ["utter_please_go_ahead"]
+    assert answer("好的", "affirm", "anything_else")[0] == ["utter_ask_rating"], "好的 to 'anything else?' means no"
+    for text, intent in [("没有了", "deny"), ("谢谢", "thank"), ("再见", "goodbye")]:
+        responses, events, _ = answer(text, intent, "anything_else")
+        assert responses == ["utter_ask_rating"] and slot_events(events)["pending"] == "rating", text
+
+
+def test_answers_to_an_offer(svc):
+    for text, intent in [("好的", "affirm"), ("嗯 退吧", "request_refund"), ("谢谢", "thank")]:
+        _, events, _ = answer(text, intent, "refund")
+        assert followup(events) == "action_refund_execute", text
+    for text, intent in [("不用了", "deny"), ("算了", "out_of_scope"), ("那先不取消 我再想想", "cancel_order")]:
+        responses, events, _ = answer(text, intent, "cancel")
+        assert responses == ["utter_offer_declined", "utter_anything_else"], text
+        assert followup(events) is None and slot_events(events)["pending"] == "anything_else"
+    _, events, _ = answer("帮我换个司机", "cancel_order", "reassign")
+    assert followup(events) == "action_reassign_execute"
+    responses, events, _ = answer("今天天气怎么样", "out_of_scope", "refund")
+    assert responses == ["utter_offer_reask"] and followup(events) is None
+
+
+def test_answers_to_open_questions_and_rating(svc):
+    _, events, _ = answer("改到望京SOHO T1", "change_order_info", "change_info")
+    assert followup(events) == "action_change_info_execute"
+    assert answer("不用改了", "deny", "change_info")[0] == ["utter_offer_declined", "utter_anything_else"]
+    _, events, _ = answer("5分", "rate", "rating")
+    assert followup(events) == "action_rate"
+
+
+def test_unprompted_yes_and_no(svc):
+    responses, events, _ = answer("好的", "affirm", None)
+    assert responses == ["utter_anything_else"] and slot_events(events)["pending"] == "anything_else"
+    assert answer("不用了", "deny", None, **verified(FOOD_LATE))[0] == ["utter_ask_rating"]
+    assert answer("不用了", "deny", None)[0] == ["utter_goodbye"]
+
+
+def test_closing_actions(svc):
     assert run(ActionStopFlow(), make_tracker(intent="deny"))[0] == ["utter_flow_stopped"]
     responses, events, _ = run(ActionGoodbyeInFlow(), make_tracker(intent="goodbye"))
     assert responses == ["utter_goodbye"], "a goodbye must not be answered with another identity question"
     assert slot_events(events)["current_flow"] is None and slot_events(events)["identity_attempts"] == 0
-    assert run(ActionAskRating(), make_tracker())[0] == ["utter_ask_rating"]
+    responses, events, _ = run(ActionAskRating(), make_tracker())
+    assert responses == ["utter_ask_rating"] and slot_events(events)["pending"] == "rating"
     responses, events, _ = run(ActionRequestHuman(), make_tracker(intent="request_human"))
     assert responses == ["utter_request_human_ack"] and handed_over(events, "request_human")
 
 
-def test_rating(svc):
-    responses, events, _ = run(ActionRate(), make_tracker(intent="rate", entities=[{"entity": "rating", "value": "5"}]))
+def test_rating_only_after_the_rating_question(svc):
+    asked = {"pending": "rating"}
+    responses, events, _ = run(ActionRate(), make_tracker("5", intent="rate", slots=asked))
     assert responses == ["utter_rating_thanks"] and followup(events) is None
-    responses, events, _ = run(ActionRate(), make_tracker(intent="rate", entities=[{"entity": "rating", "value": "2"}]))
+    assert slot_events(events)["rating"] == "5"
+    for text in ["五星", "5分", "⭐⭐⭐⭐⭐", "非常满意"]:
+        assert slot_events(run(ActionRate(), make_tracker(text, intent="rate", slots=asked))[1])["rating"] == "5", text
+    responses, events, _ = run(ActionRate(), make_tracker("2分", intent="rate", slots=asked))
     assert responses == ["utter_low_rating_handoff"] and handed_over(events, "low_rating")
-    responses, _, _ = run(ActionRate(), make_tracker(intent="rate", entities=[{"entity": "rating", "value": "9"}]))
-    assert responses == ["utter_rating_invalid", "utter_ask_rating"]
+    responses, events, _ = run(ActionRate(), make_tracker("9", intent="rate", slots=asked))
+    assert responses == ["utter_rating_invalid"] and "rating" not in slot_events(events)
+    responses, events, _ = run(ActionRate(), make_tracker("/rate", intent="rate",
+                                                        entities=[{"entity": "rating", "value": "1"}]))
+    assert responses == ["utter_rating_not_asked"] and events == [], "an unasked rating is not recorded"
 
 
 def test_three_step_fallback(svc):
@@ -299,5 +358,5 @@ def test_fury_hands_over_and_keeps_the_request(svc):
     insult["parse_data"]["sentiment"]["fury"] = True
     tracker = make_tracker(FOOD_LATE, slots=verified(FOOD_LATE, current_flow="refund"), history=[insult])
     responses, events, _ = run(ActionDelayHandle(), tracker)
-    assert responses == ["utter_anger_handoff", "utter_anger_request_kept"] and handed_over(events, "anger")
+    assert responses == ["utter_anger_handoff", "utter_anger_request_kept_order"] and handed_over(events, "anger")
     assert "申请退款" in slot_events(events)["handoff_summary"]

@@ -67,8 +67,10 @@ def test_phone_with_several_orders_offers_buttons(svc):
     ask, events, ask_dispatcher = run(ActionAskOrderId(), tracker)
     assert ask == ["utter_ask_pick_order"]
     buttons = ask_dispatcher.messages[0]["buttons"]
-    assert len(buttons) == 3 and all(b["payload"].startswith('/inform{"order_id":') for b in buttons)
-    assert "…2345" in " ".join(b["title"] for b in buttons)
+    # opaque references to the offered list, never the order number; titles a customer recognises
+    assert [b["payload"] for b in buttons] == ['/inform{"order_ref":"%d"}' % i for i in (1, 2, 3)]
+    assert not any(o in b["payload"] or o in b["title"] for o in result["candidate_orders"] for b in buttons)
+    assert any("老街牛肉面" in b["title"] and "38.50" in b["title"] for b in buttons)
 
 
 def test_phone_and_order_type_picks_the_one_order(svc):
@@ -96,3 +98,41 @@ def test_full_validation_action_run(svc):
     events = asyncio.run(ValidateIdentityForm().run(dispatcher, tracker, domain))
     slots = slot_events(events)
     assert slots["verified"] is True and slots["order_id"] == "R20231122001234"
+
+
+LIU_ORDERS = ["R20231121009876", "2023112112000067890", "2023112018300099999", "EB000000014CN"]
+
+
+def test_typed_choice_among_the_offered_orders(svc):
+    offered = {"candidate_orders": LIU_ORDERS, "phone_number": "13900001111"}
+    responses, result, _ = validate("第2个", slots=offered)
+    assert responses == ["utter_identity_verified"] and result["order_id"] == "2023112112000067890"
+    responses, result, _ = validate("最下面那個", slots=offered)
+    assert result["order_id"] == "EB000000014CN"
+    responses, result, _ = validate("点外卖的", slots=offered)
+    assert responses == ["utter_identity_pick_narrowed"] and result["candidate_orders"] == LIU_ORDERS[1:3]
+    responses, result, _ = validate("嗯那个", slots=offered)
+    assert responses == ["utter_identity_pick_again"] and "identity_attempts" not in result, "not a failed attempt"
+
+
+def test_button_reference_maps_back_only_to_the_offered_list(svc):
+    offered = {"candidate_orders": LIU_ORDERS, "phone_number": "13900001111"}
+    ref = [{"entity": "order_ref", "value": "4"}]
+    responses, result, _ = validate('/inform{"order_ref":"4"}', entities=ref, slots=offered)
+    assert result["order_id"] == "EB000000014CN"
+    responses, result, _ = validate('/inform{"order_ref":"9"}', entities=[{"entity": "order_ref", "value": "9"}],
+                                    slots=offered)
+    assert result["order_id"] is None and responses == ["utter_identity_pick_again"]
+    responses, result, _ = validate('/inform{"order_ref":"1"}', entities=[{"entity": "order_ref", "value": "1"}])
+    assert result["order_id"] is None, "a reference with nothing offered identifies nobody"
+
+
+def test_a_verified_conversation_is_bound_to_its_phone(svc):
+    verified_chen = {"verified": True, "order_id": "2023112215300012345", "verified_phone": "13812345678",
+                     "phone_number": "13812345678"}
+    responses, result, _ = validate("R20231121009876", slots=verified_chen)
+    assert responses == ["utter_identity_order_other_phone"] and result["order_id"] is None
+    responses, result, _ = validate("13900001111", slots=verified_chen)
+    assert responses == ["utter_identity_phone_other"] and result["order_id"] is None
+    responses, result, _ = validate("EA123456785CN", slots=verified_chen)
+    assert result["order_id"] == "EA123456785CN", "the same customer's other order is fine"

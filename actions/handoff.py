@@ -71,6 +71,13 @@ class BridgeRejected(Exception):
     """The bridge refused the escalation as invalid; retrying cannot help."""
 
 
+class EscalationLimited(BridgeRejected):
+    """The customer opened KEFU_ESCALATIONS_PER_HOUR tickets this hour (HTTP 429): no new one.
+
+    Never for safety: the bridge always queues those.
+    """
+
+
 def bridge_url() -> str:
     return (os.environ.get("KEFU_HANDOFF_URL") or "http://127.0.0.1:5006").rstrip("/")
 
@@ -96,6 +103,8 @@ async def send_escalation(payload: Dict[str, Any], timeout: float = 3.0) -> Dict
         raise BridgeUnavailable(str(exc)) from exc
     if resp.status_code >= 500:
         raise BridgeUnavailable(f"HTTP {resp.status_code}")
+    if resp.status_code == 429:
+        raise EscalationLimited("escalation limit")
     if resp.status_code >= 400:
         raise BridgeRejected(f"HTTP {resp.status_code}: {resp.text[:300]}")
     return dict(resp.json())
@@ -202,6 +211,12 @@ class ActionHandoff(Action):
             if outbox.pending():
                 raise BridgeUnavailable("earlier escalations are still waiting")
             result = await send_escalation(payload)
+        except EscalationLimited:
+            # a person already has this customer's case this hour: a polite line, no new ticket,
+            # and the bot keeps answering (not paused)
+            logger.warning("handoff for %s refused: over the hourly escalation limit", tracker.sender_id)
+            dispatcher.utter_message(response="utter_handoff_limit")
+            return [SlotSet("handoff_reason", None)]
         except (BridgeUnavailable, BridgeRejected) as exc:
             logger.warning("handoff for %s delayed: %s", tracker.sender_id, exc)
             outbox.add(payload)

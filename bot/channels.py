@@ -8,6 +8,8 @@ credentials.yml::
       session_persistence: true
     bot.channels.KefuRestInput:          # POST /webhooks/kefu/webhook
 
+Before anything else both channels run the customer-input rules of
+bot/guard.py (length, messages per minute, only offered buttons as payloads).
 On every customer message both channels look up, with one Redis GET, whether
 the conversation is in handoff. If it is, the message is added to the ticket
 (and pushed to the agent) through the bridge's internal API; while waiting,
@@ -39,6 +41,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import speedups
+from bot.guard import CustomerGuard
 from handoff.exceptions import HandoffError
 from handoff.safe_json import parse_json_body
 
@@ -112,6 +115,11 @@ class HandoffGate:
             logger.warning("handoff bridge refused %s: HTTP %s", path, resp.status_code)
             return None
         return dict(resp.json())
+
+    async def forward(self, sender: str, text: str) -> None:
+        """Add a message the bot will not see to an open ticket's transcript (nothing if not in handoff)."""
+        if text and await self.state(sender):
+            await self._post("/internal/customer-message", {"sender": sender, "text": text})
 
     async def _ticket_fields(self, ticket_id: str, *names: str) -> List[str]:
         from redis.exceptions import RedisError
@@ -278,6 +286,7 @@ class KefuSocketIOInput(SocketIOInput):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.gate = HandoffGate()
+        self.guard = CustomerGuard(self.gate)
         self._app: Optional[Sanic] = None
 
     def get_output_channel(self) -> Optional[OutputChannel]:
@@ -335,7 +344,12 @@ class KefuSocketIOInput(SocketIOInput):
                     metadata = json.loads(metadata)
                 except ValueError:
                     metadata = {}
-            text = str(data.get("message") or "")
+            screened = await self.guard.screen(self._app, sender_id, str(data.get("message") or ""))
+            for item in screened.notices:
+                await sio.emit(self.bot_message_evt, item, room=sender_id, namespace=self.namespace)
+            if screened.text is None:
+                return
+            text = screened.text
             notices = await self.gate.handle(sender_id, text, lambda t: _intent_with(self._app, t))
             for item in notices:
                 await sio.emit(self.bot_message_evt, item, room=sender_id, namespace=self.namespace)
@@ -358,6 +372,7 @@ class KefuRestInput(RestInput):
 
     def __init__(self) -> None:
         self.gate = HandoffGate()
+        self.guard = CustomerGuard(self.gate)
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
@@ -379,8 +394,12 @@ class KefuRestInput(RestInput):
                 return response.json({"error": exc.code, "detail": exc.detail}, status=exc.status)
             body = parsed if isinstance(parsed, dict) else {}
             sender_id = str(body.get("sender") or "default")
-            text = str(body.get("message") or "")
             collector = CollectingOutputChannel()
+            screened = await self.guard.screen(request.app, sender_id, str(body.get("message") or ""))
+            collector.messages.extend({"recipient_id": sender_id, **item} for item in screened.notices)
+            if screened.text is None:
+                return response.json(collector.messages)
+            text = screened.text
             notices = await self.gate.handle(sender_id, text, lambda t: _intent_with(request.app, t))
             for item in notices:
                 collector.messages.append({"recipient_id": sender_id, **item})

@@ -26,7 +26,8 @@ from urllib.parse import urlparse
 from bot.hardening import PRIVATE_UMASK, UnsafeSetting, cors_origins, make_private
 from bot.paths import ROOT, data_dir
 from bot.redis_server import EmbeddedRedis, RedisServerError, port_in_use
-from handoff.settings import demo_tokens_path, stored_secret
+from handoff.limits import Limits
+from handoff.settings import SettingsError, demo_tokens_path, stored_secret
 
 T = TypeVar("T")
 
@@ -159,6 +160,10 @@ class Stack:
 
     def preflight(self) -> None:
         s = self.settings
+        try:  # the customer limits, read again by Rasa's channels and the bridge: one line here, not a child's traceback
+            Limits.from_env()
+        except SettingsError as exc:
+            raise ConfigError(str(exc)) from None
         if not any(s.model_path.glob("*.tar.gz")) and not s.model_path.is_file():
             raise ConfigError(f"找不到已训练的模型 {s.model_path}: 请先运行 make train")
         ports = {"KEFU_RASA_PORT": s.rasa_port, "KEFU_ACTIONS_PORT": s.actions_port, "KEFU_HANDOFF_PORT": s.handoff_port}

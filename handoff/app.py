@@ -641,6 +641,7 @@ def build_service(settings: Settings) -> HandoffService:
     return HandoffService(
         queue=queue, agents=AgentDirectory(settings.agents_file), relay=Relay(queue, rasa, emitter),
         masker=Masker(), outbox=Outbox(settings.data_dir / default_path().name),
+        escalations_per_hour=settings.escalations_per_hour,
     )
 
 

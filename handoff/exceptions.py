@@ -103,6 +103,14 @@ class PayloadTooLarge(HandoffError):
     default_detail = "请求内容过大"
 
 
+class EscalationLimited(HandoffError):
+    """The sender opened KEFU_ESCALATIONS_PER_HOUR tickets this hour; no new one (never for safety)."""
+
+    code = "escalation_limit"
+    status = 429
+    default_detail = "该会话本小时转人工次数已达上限"
+
+
 class QueueUnavailable(HandoffError):
     code = "queue_unavailable"
     status = 503

@@ -38,6 +38,8 @@ CUSTOMER_TOKEN_PREFIX = PREFIX + "customer_token:"
 ESCALATION_PREFIX = PREFIX + "escalation:"
 AGENT_CHATS_PREFIX = PREFIX + "agent_chats:"
 ONLINE_SKILL_PREFIX = PREFIX + "online_skill:"
+#: per-customer limit counters (issue 12), each with its window as TTL
+LIMIT_PREFIX = PREFIX + "limit:"
 
 
 def ticket(ticket_id: str) -> str:
@@ -86,6 +88,16 @@ def online_skill(skill: str) -> str:
 def typing(sender: str, typing: bool) -> str:
     """Short-lived marker that throttles the customer's typing events."""
     return f"{PREFIX}typing:{int(typing)}:{sender}"
+
+
+def message_count(sender: str) -> str:
+    """Counter of a sender's messages in the current minute (bot/guard.py, handoff/limits.py)."""
+    return f"{LIMIT_PREFIX}messages:{sender}"
+
+
+def escalation_count(sender: str) -> str:
+    """Counter of a sender's new tickets in the current hour (the bridge's escalate)."""
+    return f"{LIMIT_PREFIX}escalations:{sender}"
 
 
 def presence(sender: str) -> str:

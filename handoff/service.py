@@ -16,7 +16,9 @@ from datetime import datetime, timezone
 from typing import Any, Dict, List, Mapping, Optional
 
 from handoff.agents import Agent, AgentDirectory
-from handoff.exceptions import BadRequest, NotInHandoff, TicketNotFound
+from handoff import keys
+from handoff.exceptions import BadRequest, EscalationLimited, NotInHandoff, TicketNotFound
+from handoff.limits import DEFAULT_ESCALATIONS_PER_HOUR, WindowCounter
 from handoff.outbox import Outbox
 from handoff.privacy import Masker
 from handoff.queue import PRIORITIES, HandoffQueue, Message, NewTicket, priority_for
@@ -71,12 +73,14 @@ class HandoffService:
         relay: Relay,
         masker: Masker,
         outbox: Optional[Outbox] = None,
+        escalations_per_hour: int = DEFAULT_ESCALATIONS_PER_HOUR,
     ) -> None:
         self.queue = queue
         self.agents = agents
         self.relay = relay
         self.masker = masker
         self.outbox = outbox
+        self.escalations = WindowCounter(queue.redis, 3600, escalations_per_hour)
 
     async def mask(self, text: str) -> str:
         return await asyncio.to_thread(self.masker.mask, text)
@@ -99,12 +103,30 @@ class HandoffService:
 
     # ---- bot side ------------------------------------------------------------
 
+    async def _count_escalation(self, sender: str, escalation_id: str, safety: bool) -> None:
+        """Count a new ticket against the sender's hourly allowance; EscalationLimited past it.
+
+        Counted here because every escalation passes here (action_handoff, its
+        outbox, the bridge's own outbox drain). A retry of a known escalation
+        and a conversation already in handoff open no ticket, so they are not
+        counted. Safety is counted but never refused: it always goes to a person.
+        """
+        if escalation_id and await self.queue.redis.exists(keys.escalation(escalation_id)):
+            return
+        if await self.queue.conversation_state(sender):
+            return
+        if not await self.escalations.take(keys.escalation_count(sender), force=safety):
+            logger.warning("escalation refused for %s: over the hourly limit", sender)
+            raise EscalationLimited()
+
     async def escalate(self, payload: Mapping[str, Any]) -> Dict[str, Any]:
         reason = str(payload.get("reason") or "request_human")
         sentiment = str(payload.get("sentiment") or "")
         priority = str(payload.get("priority") or priority_for(reason, sentiment))
         if priority not in PRIORITIES:
             raise BadRequest("priority 只能是 P0、P1 或 P2")
+        await self._count_escalation(str(payload["sender"]), str(payload.get("escalation_id") or ""),
+                                     safety=reason == "safety" or priority == "P0")
         transcript: List[Message] = []
         for item in payload.get("transcript") or []:
             text = str(item.get("text") or "")
@@ -336,4 +358,8 @@ class HandoffService:
         return await self.outbox.deliver(self._escalate_from_outbox)
 
     async def _escalate_from_outbox(self, payload: Dict[str, Any]) -> None:
-        await self.escalate(dict(payload, delayed=True))
+        try:
+            await self.escalate(dict(payload, delayed=True))
+        except EscalationLimited:
+            # retrying cannot help and would hold up every later escalation in the outbox
+            logger.warning("stored escalation for %s dropped: over the hourly limit", payload.get("sender"))

@@ -63,6 +63,14 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     return value
 
 
+def int_setting(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    """An integer variable in ``low..high`` (unset or blank: ``default``); SettingsError otherwise.
+
+    Public so the customer limits (handoff/limits.py) fail the same way, with the same words.
+    """
+    return _int(env, name, default, low, high)
+
+
 def _url(env: Mapping[str, str], name: str, default: str, schemes: tuple[str, ...]) -> str:
     value = env.get(name, "").strip() or default
     parsed = urlparse(value)
@@ -98,6 +106,8 @@ class Settings:
     web_dir: Optional[Path] = None
     #: tickets, transcripts and REST outboxes expire this long after their last write
     retention_days: int = 30
+    #: new non-safety tickets one sender may open per hour (KEFU_ESCALATIONS_PER_HOUR)
+    escalations_per_hour: int = 5
 
     @property
     def retention_seconds(self) -> int:
@@ -134,4 +144,5 @@ class Settings:
             online_seconds=max(2 * lease, 10),
             web_dir=web if web.is_dir() else None,
             retention_days=_int(env, "KEFU_RETENTION_DAYS", 30, 1, 3650),
+            escalations_per_hour=_int(env, "KEFU_ESCALATIONS_PER_HOUR", 5, 1, 1000),
         )

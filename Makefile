@@ -23,7 +23,7 @@ export PYTHONDONTWRITEBYTECODE = 1
 
 TRAIN_INPUTS := config.yml $(shell find domain data -type f -name '*.yml' 2>/dev/null) $(wildcard data/jieba/*) $(SPACY)
 
-.PHONY: help install spacy train seed run test pytest validate test-stories eval eval-external check accept lint reload bench browser clean
+.PHONY: help install spacy train seed run test pytest validate conversations test-stories eval eval-external check accept lint reload bench browser clean
 
 help: ## List every target
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ validate: install ## rasa data validate
 
 pytest: install spacy train seed browser ## Run the pytest suite
 	$(PY) -m pytest -q
+
+conversations: install spacy train seed ## Play every end-to-end conversation against the running stack (tests/conversations)
+	$(PY) -m pytest -q -p no:cacheprovider tests/conversations
 
 test-stories: install train ## Run the test conversations (tests/test_stories)
 	$(RASA) test core --model $(MODEL) --stories tests/test_stories --fail-on-prediction-errors --out results/core --quiet

@@ -36,11 +36,13 @@ import httpx
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from rasa.shared.core.events import UserUttered
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import speedups
+from bot.text import conversation_script
 from bot.guard import CustomerGuard
 from handoff.exceptions import HandoffError
 from handoff.safe_json import parse_json_body
@@ -52,6 +54,8 @@ REST_MAX_BODY = 64 * 1024
 #: literal ways to leave the queue, used when the NLU cannot be asked
 LEAVE_WORDS = ("不用了", "不需要了", "不用人工了", "取消排队", "不用了谢谢")
 IntentOf = Callable[[str], Awaitable[Optional[str]]]
+#: the customer's earlier messages, newest first (read only for a conversation in handoff)
+EarlierTexts = Callable[[], Awaitable[List[str]]]
 
 
 def _redis_url() -> str:
@@ -154,13 +158,16 @@ class HandoffGate:
             kind = lexicon.situation(to_simplified(summary))
         return kind
 
-    async def handle(self, sender: str, text: str, intent_of: IntentOf) -> List[Dict[str, Any]]:
+    async def handle(self, sender: str, text: str, intent_of: IntentOf,
+                     earlier_texts: Optional[EarlierTexts] = None) -> List[Dict[str, Any]]:
         """Run the handoff rules for one message: the notices to send the customer."""
         found = await self.state(sender)
         if not found or not text:
             return []
         state, _ticket = found
-        traditional = _is_traditional(text)
+        # the conversation's script, not this message's: "不用了" reads the same in both
+        earlier = await earlier_texts() if earlier_texts is not None else []
+        traditional = conversation_script([text, *earlier]) == "hant"
         if state == "waiting":
             intent = await intent_of(text)
             followup = intent != "report_safety" and await self._safety_followup(_ticket, text)
@@ -183,15 +190,6 @@ class HandoffGate:
         return []
 
 
-def _is_traditional(text: str) -> bool:
-    try:
-        from bot.text import normalize
-
-        return normalize(text)[1]
-    except Exception:
-        return False
-
-
 def notice(utter: str, kind: str, traditional: bool, **variables: Any) -> Dict[str, Any]:
     from bot.responses import render
 
@@ -207,6 +205,22 @@ async def _intent_with(app: Optional[Sanic], text: str) -> Optional[str]:
         except Exception as exc:
             logger.warning("NLU unavailable for the handoff check: %s", exc)
     return None
+
+
+async def earlier_user_texts(app: Optional[Sanic], sender: str) -> List[str]:
+    """The customer's messages so far, newest first (payloads left out); [] when unknown."""
+    agent = getattr(getattr(app, "ctx", None), "agent", None) if app is not None else None
+    if agent is None:
+        return []
+    try:
+        tracker = await agent.tracker_store.retrieve(sender)
+    except Exception as exc:  # a notice in the wrong script is better than no notice
+        logger.warning("could not read the conversation of %s: %s", sender, exc)
+        return []
+    if tracker is None:
+        return []
+    return [e.text for e in reversed(tracker.events)
+            if isinstance(e, UserUttered) and e.text and not e.text.startswith("/")]
 
 
 #: notices that answer the message completely: the bot must not answer it again
@@ -350,7 +364,8 @@ class KefuSocketIOInput(SocketIOInput):
             if screened.text is None:
                 return
             text = screened.text
-            notices = await self.gate.handle(sender_id, text, lambda t: _intent_with(self._app, t))
+            notices = await self.gate.handle(sender_id, text, lambda t: _intent_with(self._app, t),
+                                             lambda: earlier_user_texts(self._app, sender_id))
             for item in notices:
                 await sio.emit(self.bot_message_evt, item, room=sender_id, namespace=self.namespace)
             if consumes(notices):
@@ -400,7 +415,8 @@ class KefuRestInput(RestInput):
             if screened.text is None:
                 return response.json(collector.messages)
             text = screened.text
-            notices = await self.gate.handle(sender_id, text, lambda t: _intent_with(request.app, t))
+            notices = await self.gate.handle(sender_id, text, lambda t: _intent_with(request.app, t),
+                                             lambda: earlier_user_texts(request.app, sender_id))
             for item in notices:
                 collector.messages.append({"recipient_id": sender_id, **item})
             if consumes(notices):

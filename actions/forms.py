@@ -3,6 +3,9 @@
 - an order number: format-checked (S10 check digit, 19-digit food, R+14 ride),
   looked up, and refused politely when it belongs to another phone;
 - a phone number: that customer's recent orders, offered as buttons;
+- a customer signed in through the app (a verified token, bot/identity.py)
+  is checked with the token's phone, without a question: one order of that
+  phone is verified, several are offered; any other phone's order is refused;
 - each wrong answer gets a specific polite re-ask; after the policy's number
   of failures the chat goes to a person (reason identity_failed).
 """
@@ -21,6 +24,7 @@ from actions.orders import status_response, status_variables
 from actions.selection import pick
 from actions.services.orders import Order
 from actions.validation import mask_order, mask_phone, normalise_phone, parse_identity
+from bot.identity import CLAIMS_KEY
 from bot.text import to_simplified
 
 PROBLEM_RESPONSES = {
@@ -48,9 +52,31 @@ def _latest_entity(tracker: Tracker, name: str) -> Optional[str]:
     return None
 
 
+def _signed_in_phone(tracker: Tracker) -> Optional[str]:
+    """The phone of a customer signed in through the app, from the latest message.
+
+    Only the Kefu channels set this metadata, from a verified token (they strip
+    any client's own): it is as good as a verified identity.
+    """
+    customer = (tracker.latest_message.get("metadata") or {}).get(CLAIMS_KEY)
+    return normalise_phone(customer.get("phone")) if isinstance(customer, dict) else None
+
+
 class ValidateIdentityForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_identity_form"
+
+    async def extract_order_id(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """A signed-in customer's phone stands in for the answer (no identity question),
+        unless the message brought its own answer or the customer is choosing among offered orders."""
+        phone = _signed_in_phone(tracker)
+        if not phone or tracker.get_slot("order_id") or tracker.get_slot("candidate_orders"):
+            return {}
+        if "order_id" in tracker.slots_to_validate():
+            return {}
+        return {"order_id": phone}
 
     def validate_order_id(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -77,7 +103,8 @@ class ValidateIdentityForm(FormValidationAction):
             order = service().find_order(parsed.value)
             if order is None:
                 return self._fail(dispatcher, tracker, "utter_identity_order_not_found", order_masked=mask_order(parsed.value))
-            bound = normalise_phone(tracker.get_slot("verified_phone") or tracker.get_slot("phone_number"))
+            bound = _signed_in_phone(tracker) or normalise_phone(
+                tracker.get_slot("verified_phone") or tracker.get_slot("phone_number"))
             if bound and bound != order.phone:
                 return self._fail(
                     dispatcher, tracker, "utter_identity_order_other_phone",
@@ -85,7 +112,7 @@ class ValidateIdentityForm(FormValidationAction):
                 )
             return self._success(dispatcher, tracker, order)
         if parsed.kind == "phone":
-            bound = normalise_phone(tracker.get_slot("verified_phone"))
+            bound = _signed_in_phone(tracker) or normalise_phone(tracker.get_slot("verified_phone"))
             if bound and bound != parsed.value:
                 return self._fail(dispatcher, tracker, "utter_identity_phone_other", phone_masked=mask_phone(bound))
             orders = service().orders_for_phone(parsed.value)

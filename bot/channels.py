@@ -20,6 +20,12 @@ always reaches Rasa too, so the tracker logs it (a paused conversation is
 logged, not answered). If Redis or the bridge is down, the message simply
 goes to Rasa as usual.
 
+Signed-in app customers (bot/identity.py): a valid customer JWT (REST
+``Authorization: Bearer``, socket.io ``auth={"token": ...}``) fixes the
+conversation id to ``app-<sub>`` and adds the verified claims to the message
+metadata; a bad token gets 401 / a refused connect. Client-supplied claims
+are always removed, and anonymous callers cannot use an ``app-`` id.
+
 The socket.io server uses a Redis client manager on the same Redis as the
 bridge, so the bridge's emits (agent messages) reach the customer's socket.
 """
@@ -40,10 +46,12 @@ from rasa.shared.core.events import UserUttered
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from socketio.exceptions import ConnectionRefusedError as SocketRefused  # not the builtin of that name
 
 from bot import speedups
 from bot.text import conversation_script
 from bot.guard import CustomerGuard
+from bot.identity import Customer, CustomerVerifier, IdentityError, reserved, with_customer
 from handoff.exceptions import HandoffError
 from handoff.safe_json import parse_json_body
 
@@ -301,7 +309,18 @@ class KefuSocketIOInput(SocketIOInput):
         super().__init__(*args, **kwargs)
         self.gate = HandoffGate()
         self.guard = CustomerGuard(self.gate)
+        self.identity = CustomerVerifier()
         self._app: Optional[Sanic] = None
+
+    async def _customer(self, sid: Text) -> Optional[Customer]:
+        """The customer this socket proved at connect, None for an anonymous one."""
+        assert self.sio is not None
+        try:
+            session = await self.sio.get_session(sid, namespace=self.namespace)
+        except KeyError:  # already disconnected
+            return None
+        found = session.get("customer")
+        return found if isinstance(found, Customer) else None
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         return SocketIOOutput(self.sio, self.bot_message_evt) if self.sio is not None else None
@@ -324,17 +343,27 @@ class KefuSocketIOInput(SocketIOInput):
 
         @sio.on("connect", namespace=self.namespace)
         async def connect(sid: Text, environ: Dict, auth: Optional[Dict]) -> bool:
-            if not self.jwt_key:
+            token = auth.get("token") if isinstance(auth, dict) else None
+            if token:
+                try:
+                    customer = self.identity.verify(str(token))
+                except IdentityError as exc:
+                    raise SocketRefused({"error": "unauthorized", "detail": exc.detail}) from None
+                await sio.save_session(sid, {"customer": customer}, namespace=self.namespace)
+                entered = sio.enter_room(sid, customer.sender, namespace=self.namespace)
+                if inspect.isawaitable(entered):
+                    await entered
                 return True
-            import rasa.core.channels.channel as channel
-
-            token = (auth or {}).get("token")
-            return bool(token and channel.decode_bearer_token(token, self.jwt_key, self.jwt_algorithm))
+            # anonymous: allowed unless Rasa's own jwt_key (credentials.yml) demands a token
+            return not self.jwt_key
 
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: Text, data: Optional[Dict]) -> None:
             data = data or {}
-            if not data.get("session_id"):
+            customer = await self._customer(sid)
+            if customer is not None:  # the identity's conversation, whatever the page remembered
+                data["session_id"] = customer.sender
+            elif not data.get("session_id") or reserved(str(data["session_id"])):
                 data["session_id"] = uuid.uuid4().hex
             if self.session_persistence:
                 entered = sio.enter_room(sid, data["session_id"], namespace=self.namespace)
@@ -345,11 +374,17 @@ class KefuSocketIOInput(SocketIOInput):
         @sio.on(self.user_message_evt, namespace=self.namespace)
         async def handle_message(sid: Text, data: Dict) -> None:
             output_channel = SocketIOOutput(sio, self.bot_message_evt)
-            if self.session_persistence:
+            customer = await self._customer(sid)
+            if customer is not None:
+                sender_id = customer.sender
+            elif self.session_persistence:
                 if not data.get("session_id"):
                     logger.warning("socket.io message without session_id ignored")
                     return
                 sender_id = str(data["session_id"])
+                if reserved(sender_id):
+                    logger.warning("socket.io message for a signed-in conversation without a token ignored")
+                    return
             else:
                 sender_id = sid
             metadata = data.get(self.metadata_key) or {}
@@ -358,6 +393,7 @@ class KefuSocketIOInput(SocketIOInput):
                     metadata = json.loads(metadata)
                 except ValueError:
                     metadata = {}
+            metadata = with_customer(metadata, customer)  # only a verified token sets the claims
             screened = await self.guard.screen(self._app, sender_id, str(data.get("message") or ""))
             for item in screened.notices:
                 await sio.emit(self.bot_message_evt, item, room=sender_id, namespace=self.namespace)
@@ -388,6 +424,7 @@ class KefuRestInput(RestInput):
     def __init__(self) -> None:
         self.gate = HandoffGate()
         self.guard = CustomerGuard(self.gate)
+        self.identity = CustomerVerifier()
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
@@ -403,12 +440,22 @@ class KefuRestInput(RestInput):
 
         @bp.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            customer: Optional[Customer] = None
+            if "authorization" in request.headers:
+                try:
+                    customer = self.identity.from_authorization(request.headers["authorization"])
+                except IdentityError as exc:
+                    return response.json({"error": "unauthorized", "detail": exc.detail}, status=401)
             try:  # malformed, huge or deeply nested JSON, a lone surrogate: a 4xx naming no value, not a 500
                 parsed = parse_json_body(request.body or b"", REST_MAX_BODY)
             except HandoffError as exc:
                 return response.json({"error": exc.code, "detail": exc.detail}, status=exc.status)
             body = parsed if isinstance(parsed, dict) else {}
-            sender_id = str(body.get("sender") or "default")
+            # a signed-in customer's conversation comes from the token; the body's sender is ignored
+            sender_id = customer.sender if customer else str(body.get("sender") or "default")
+            if customer is None and reserved(sender_id):
+                return response.json({"error": "unauthorized",
+                                      "detail": "sender: app- ids need a customer token"}, status=401)
             collector = CollectingOutputChannel()
             screened = await self.guard.screen(request.app, sender_id, str(body.get("message") or ""))
             collector.messages.extend({"recipient_id": sender_id, **item} for item in screened.notices)
@@ -424,7 +471,7 @@ class KefuRestInput(RestInput):
                 return response.json(collector.messages)
             try:
                 await on_new_message(UserMessage(text, collector, sender_id, input_channel=self.name(),
-                                                 metadata=self.get_metadata(request)))
+                                                 metadata=with_customer(self.get_metadata(request), customer)))
             except Exception:
                 logger.exception("rest message failed for %s", sender_id)
             await log_notices(request.app, sender_id, notices)

@@ -55,7 +55,7 @@ seed: $(INSTALLED) ## Create the demo order database (SQLite) if missing
 	@if [ -f scripts/seed_orders.py ]; then $(PY) scripts/seed_orders.py; fi
 
 run: install spacy train seed ## Set up, train if needed and start the whole stack (Ctrl-C stops it)
-	@$(PY) -m bot.stack
+	@$(PY) -m bot.stack --dev-login
 
 validate: install ## rasa data validate
 	$(RASA) data validate --domain domain --data data --config config.yml --quiet

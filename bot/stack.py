@@ -24,6 +24,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 from urllib.parse import urlparse
 
 from bot.hardening import PRIVATE_UMASK, UnsafeSetting, cors_origins, make_private
+from bot.identity import customer_secret
 from bot.paths import ROOT, data_dir
 from bot.redis_server import EmbeddedRedis, RedisServerError, port_in_use
 from handoff.limits import Limits
@@ -61,6 +62,8 @@ class StackSettings:
     internal_token: str
     action_token: str
     cors_origins: Tuple[str, ...]
+    #: signs the app's customer tokens (bot/identity.py); the channels and the dev login read it
+    customer_jwt_secret: str = ""
 
     @classmethod
     def from_env(cls) -> "StackSettings":
@@ -80,7 +83,16 @@ class StackSettings:
             internal_token=os.environ.get("KEFU_INTERNAL_TOKEN") or stored_secret(data, "internal_token"),
             action_token=os.environ.get("KEFU_ACTION_TOKEN") or stored_secret(data, "action_token"),
             cors_origins=_checked(cors_origins, os.environ.get("KEFU_CORS_ORIGINS", ""), host, handoff_port),
+            customer_jwt_secret=_customer_secret(data),
         )
+
+
+def _customer_secret(data: Path) -> str:
+    """KEFU_CUSTOMER_JWT_SECRET or the generated one; a too short secret is a one-line ConfigError."""
+    try:
+        return customer_secret(os.environ, data)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _checked(check: Callable[..., T], *args: Any) -> T:
@@ -134,6 +146,7 @@ def service_env(settings: StackSettings, redis_url: str) -> Dict[str, str]:
             "RASA_URL": f"http://{settings.host}:{settings.rasa_port}",
             "KEFU_RASA_TOKEN": settings.rasa_token,
             "KEFU_INTERNAL_TOKEN": settings.internal_token,
+            "KEFU_CUSTOMER_JWT_SECRET": settings.customer_jwt_secret,
             "TF_CPP_MIN_LOG_LEVEL": "3",
             "RASA_TELEMETRY_ENABLED": "false",
             "PYTHONUNBUFFERED": "1",
@@ -262,6 +275,8 @@ class Stack:
         if any(c.name == "handoff" for c in self.children):
             out["坐席工作台 (agent console)"] = f"http://{s.host}:{s.handoff_port}/console"
             out["客户聊天页 (customer chat page)"] = f"http://{s.host}:{s.handoff_port}/chat"
+            if os.environ.get("KEFU_DEV_LOGIN") == "1":
+                out["演示登录客户 (signed-in demo customer)"] = f"http://{s.host}:{s.handoff_port}/chat?demo=13812345678"
             out["转人工接口文档 (handoff API)"] = f"http://{s.host}:{s.handoff_port}/openapi.json"
         out["Redis"] = self.redis.url if self.redis else "REDIS_URL (external)"
         return out
@@ -391,7 +406,12 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     raise _Interrupted()
 
 
-def main() -> int:
+def main(argv: Optional[List[str]] = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if "--dev-login" in args:
+        # `make run` only: the bridge's POST /dev/customer-token signs demo customers'
+        # tokens (README, "Customer identity"); an explicit KEFU_DEV_LOGIN=0 wins
+        os.environ.setdefault("KEFU_DEV_LOGIN", "1")
     # Before anything is created (secrets, logs, Redis AOF, SQLite files);
     # children inherit it.
     os.umask(PRIVATE_UMASK)

@@ -35,6 +35,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
 from handoff.agents import Agent, AgentDirectory
+from handoff.dev_login import customer_token_route
 from handoff.exceptions import (
     BadRequest,
     Forbidden,
@@ -725,6 +726,7 @@ def create_app(settings: Optional[Settings] = None, service: Optional[HandoffSer
         Route("/chat", page, methods=["GET"]),
         Route("/supervisor", page, methods=["GET"]),
         Route("/config.js", web_config, methods=["GET"]),
+        customer_token_route(settings),  # dev-only demo sign-in, 404 unless KEFU_DEV_LOGIN=1
     ]
     app = Starlette(
         routes=routes,

@@ -4,6 +4,10 @@
 // never as HTML. In bot and agent messages, [text](url) and bare URLs become
 // links only for http, https and mailto; javascript:, data: and the rest stay
 // visible as the characters that were sent.
+// Dev only: /chat?demo=13812345678 signs in as that seeded demo customer
+// through the bridge's POST /dev/customer-token (KEFU_DEV_LOGIN=1, `make run`)
+// and sends the token in socket.io's auth, as the platform's app would; the
+// bot then knows the customer's phone. Without it the page is anonymous.
 (function () {
   "use strict";
   var cfg = window.KEFU || {};
@@ -88,7 +92,24 @@
     });
   }
 
-  var socket = io(socketUrl, { path: "/socket.io", transports: ["websocket"] });
+  // Connected once we know whether this is a signed-in demo customer (see above).
+  var socket = io(socketUrl, { path: "/socket.io", transports: ["websocket"], autoConnect: false });
+  var demoPhone = new URLSearchParams(location.search).get("demo");
+  if (demoPhone && /^1[3-9][0-9]{9}$/.test(demoPhone)) {
+    fetch(bridgeUrl + "/dev/customer-token", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ phone: demoPhone })
+    }).then(function (resp) {
+      return resp.ok ? resp.json() : null;
+    }).then(function (signed) {
+      if (signed && signed.token) {
+        socket.auth = { token: signed.token };
+        sessionId = signed.sender || sessionId;  // the server binds the conversation to the identity
+      }
+      socket.connect();
+    }).catch(function () { socket.connect(); });
+  } else {
+    socket.connect();
+  }
 
   function send(message, shown) {
     if (!message || !message.trim()) return;
@@ -102,6 +123,14 @@
     conn.className = "conn on";
     socket.emit("session_request", { session_id: sessionId });
     pollStatus();
+  });
+  // The conversation the server chose: a signed-in customer's own, never one the page picked.
+  socket.on("session_confirm", function (confirmed) {
+    if (typeof confirmed === "string" && confirmed && confirmed !== sessionId) {
+      sessionId = confirmed;
+      if (!socket.auth) localStorage.setItem(sessionKey, sessionId);
+      pollStatus();
+    }
   });
   socket.on("disconnect", function () {
     conn.textContent = "连接断开,正在重连…";

@@ -1,0 +1,251 @@
+"""Issue 12, customer identity: the app's signed customer token, against a real stack.
+
+One `python -m bot.stack` on free ports for the module, KEFU_DEV_LOGIN unset,
+the customer secret generated into the data dir. Before, a REST or socket.io
+caller named any `sender` it liked and the bot asked every customer for an
+order number or phone; now a verified token binds the conversation to the
+customer (`app-<sub>`), tells the bot the phone, and only the channel can set
+the claims (bot/identity.py, bot/channels.py, actions/forms.py).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional
+
+import httpx
+import jwt
+import pytest
+import redis
+import socketio
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from bot.identity import CLAIMS_KEY, Customer, sign
+from bot.responses import load_responses
+from bot.stack import StackProcess
+from handoff.app import handoff_error
+from handoff.dev_login import DEMO_PHONES, PATH, customer_token_route
+from handoff.exceptions import HandoffError
+from handoff.settings import Settings
+from scripts.seed_orders import CUSTOMERS
+
+CHEN = "13812345678"  # one food order (2023112215300012345), late
+LIU = "13900001111"
+LIU_FOOD_ORDER = "2023112112000067890"
+WHERE_IS_MY_FOOD = "我的外卖到哪了"
+
+
+@dataclass
+class Live:
+    stack: StackProcess
+    data: Path
+    redis: "redis.Redis[str]"
+
+    @property
+    def rasa(self) -> str:
+        return self.stack.url("rasa")
+
+    @property
+    def secret(self) -> str:
+        return (self.data / "customer_jwt.secret").read_text().strip()
+
+    def token(self, sub: str, phone: Optional[str] = CHEN) -> str:
+        return sign(Customer(sub=sub, phone=phone or ""), self.secret) if phone else jwt.encode(
+            {"sub": sub}, self.secret, algorithm="HS256")
+
+    def post(self, body: Dict[str, Any], token: Optional[str] = None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.post(f"{self.rasa}/webhooks/kefu/webhook", json=body, headers=headers, timeout=60)
+
+    def say(self, sender: str, text: str, token: Optional[str] = None, **extra: Any) -> List[Dict[str, Any]]:
+        resp = self.post({"sender": sender, "message": text, **extra}, token)
+        assert resp.status_code == 200, resp.text[:200]
+        return list(resp.json())
+
+    def tracker(self, sender: str) -> Dict[str, Any]:
+        raw = self.redis.get(f"kefu:tracker:{sender}")
+        return json.loads(raw) if raw else {"events": []}
+
+    def slot(self, sender: str, name: str) -> Any:
+        found = [e.get("value") for e in self.tracker(sender)["events"] if e.get("event") == "slot" and e.get("name") == name]
+        return found[-1] if found else None
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    data = tmp_path_factory.mktemp("identity")
+    env = StackProcess.free_env(data)
+    env.pop("KEFU_DEV_LOGIN", None)
+    env.pop("KEFU_CUSTOMER_JWT_SECRET", None)
+    stack = StackProcess(env)
+    client = redis.Redis.from_url(stack.url("redis"), decode_responses=True)
+    try:
+        yield Live(stack, data, client)
+    finally:
+        client.close()
+        stack.stop()
+
+
+def texts(name: str) -> List[str]:
+    return [str(v["text"]) for v in load_responses()[name]]
+
+
+def asks_identity(replies: List[Dict[str, Any]]) -> bool:
+    questions = texts("utter_ask_order_id") + texts("utter_ask_pick_order")
+    return any(m.get("text") in questions for m in replies)
+
+
+def template_prefix(name: str) -> str:
+    """The fixed start of a response, before its first {variable}."""
+    return texts(name)[0].split("{", 1)[0]
+
+
+# ---- REST --------------------------------------------------------------------------------
+
+def test_a_signed_in_customer_is_answered_without_an_identity_question(live: Live) -> None:
+    replies = live.say("whoever", WHERE_IS_MY_FOOD, live.token("cust-chen"))
+    assert replies and not asks_identity(replies), replies
+    assert all(m["recipient_id"] == "app-cust-chen" for m in replies)
+    joined = "".join(m.get("text") or "" for m in replies)
+    assert "…2345" in joined and "正在路上" in joined, replies  # the order's state, straight away
+    assert live.slot("app-cust-chen", "verified") is True
+    assert live.slot("app-cust-chen", "verified_phone") == CHEN
+    assert not live.tracker("whoever")["events"], "the body's sender must not get a conversation"
+
+
+@pytest.mark.parametrize("forge", ["wrong_secret", "alg_none", "missing_phone", "bad_phone", "expired", "not_bearer"])
+def test_forged_tokens_get_401_and_no_echo(live: Live, forge: str) -> None:
+    claims = {"sub": "cust-forger", "phone": CHEN}
+    token = {
+        "wrong_secret": lambda: jwt.encode(claims, "w" * 40, algorithm="HS256"),
+        "alg_none": lambda: jwt.encode(claims, None, algorithm="none"),
+        "missing_phone": lambda: live.token("cust-forger", phone=None),
+        "bad_phone": lambda: jwt.encode({**claims, "phone": "12345678901"}, live.secret, algorithm="HS256"),
+        "expired": lambda: jwt.encode({**claims, "exp": 1_000_000}, live.secret, algorithm="HS256"),
+        "not_bearer": lambda: live.token("cust-forger"),
+    }[forge]()
+    header = f"Basic {token}" if forge == "not_bearer" else f"Bearer {token}"
+    resp = httpx.post(f"{live.rasa}/webhooks/kefu/webhook", json={"sender": "f", "message": WHERE_IS_MY_FOOD},
+                      headers={"Authorization": header}, timeout=30)
+    assert resp.status_code == 401 and resp.json()["error"] == "unauthorized"
+    assert token not in resp.text and WHERE_IS_MY_FOOD not in resp.text
+    assert not live.tracker("app-cust-forger")["events"] and not live.tracker("f")["events"]
+
+
+def test_client_supplied_claims_are_ignored(live: Live) -> None:
+    forged = {CLAIMS_KEY: {"sub": "cust-chen", "phone": CHEN}, "other": "kept"}
+    replies = live.say("anon-forger", WHERE_IS_MY_FOOD, metadata=forged)
+    assert asks_identity(replies), replies
+    assert live.slot("anon-forger", "verified") is not True
+    users = [e for e in live.tracker("anon-forger")["events"] if e.get("event") == "user"]
+    assert users and all(CLAIMS_KEY not in (e.get("metadata") or {}) for e in users)
+
+
+def test_anonymous_callers_cannot_use_a_signed_in_conversation(live: Live) -> None:
+    live.say("x", WHERE_IS_MY_FOOD, live.token("cust-taken"))
+    before = len(live.tracker("app-cust-taken")["events"])
+    resp = live.post({"sender": "app-cust-taken", "message": "我的手机号是多少"})
+    assert resp.status_code == 401 and "app-cust-taken" not in resp.text
+    assert len(live.tracker("app-cust-taken")["events"]) == before
+
+
+def test_another_customers_order_number_is_refused(live: Live) -> None:
+    replies = live.say("x", f"帮我查一下外卖订单 {LIU_FOOD_ORDER}", live.token("cust-chen-2"))
+    assert any((m.get("text") or "").startswith(template_prefix("utter_identity_order_other_phone")) for m in replies), replies
+    assert live.slot("app-cust-chen-2", "order_id") != LIU_FOOD_ORDER
+    assert live.slot("app-cust-chen-2", "verified") is not True
+
+
+def test_same_body_sender_different_tokens_are_separate_conversations(live: Live) -> None:
+    chen = live.say("shared", WHERE_IS_MY_FOOD, live.token("cust-a", CHEN))
+    liu = live.say("shared", WHERE_IS_MY_FOOD, live.token("cust-b", LIU))
+    assert {m["recipient_id"] for m in chen} == {"app-cust-a"} and {m["recipient_id"] for m in liu} == {"app-cust-b"}
+    assert live.slot("app-cust-a", "verified_phone") == CHEN
+    assert live.slot("app-cust-b", "verified_phone") != CHEN  # 刘先生 has several food orders: offered, not guessed
+    assert not live.tracker("shared")["events"]
+
+
+# ---- socket.io --------------------------------------------------------------------------
+
+async def _socket_turn(live: Live, token: str, session_id: str, text: str) -> tuple[str, List[Dict[str, Any]]]:
+    client = socketio.AsyncClient()
+    answers: "asyncio.Queue[Dict[str, Any]]" = asyncio.Queue()
+    confirmed: "asyncio.Queue[str]" = asyncio.Queue()
+    client.on("bot_uttered", answers.put_nowait)
+    client.on("session_confirm", confirmed.put_nowait)
+    await client.connect(live.rasa, socketio_path="/socket.io", transports=["websocket"], auth={"token": token})
+    try:
+        await client.emit("session_request", {"session_id": session_id})
+        session = await asyncio.wait_for(confirmed.get(), 30)
+        await client.emit("user_uttered", {"message": text, "session_id": session_id,
+                                           "customData": {CLAIMS_KEY: {"sub": "x", "phone": LIU}}})
+        got = [await asyncio.wait_for(answers.get(), 60)]
+        await asyncio.sleep(2)
+        while not answers.empty():
+            got.append(answers.get_nowait())
+        return session, got
+    finally:
+        await client.disconnect()
+
+
+async def test_socketio_with_a_valid_token_is_the_customers_conversation(live: Live) -> None:
+    session, replies = await _socket_turn(live, live.token("cust-sock"), "page-picked-id", WHERE_IS_MY_FOOD)
+    assert session == "app-cust-sock"
+    assert replies and not asks_identity(replies), replies
+    assert live.slot("app-cust-sock", "verified_phone") == CHEN  # the token's phone, not the customData one
+    assert not live.tracker("page-picked-id")["events"]
+    users = [e for e in live.tracker("app-cust-sock")["events"] if e.get("event") == "user"]
+    assert users[-1]["metadata"][CLAIMS_KEY] == {"sub": "cust-sock", "phone": CHEN}
+
+
+@pytest.mark.parametrize("token", ["not-a-jwt", jwt.encode({"sub": "s", "phone": CHEN}, "w" * 40, algorithm="HS256")])
+async def test_socketio_with_a_bad_token_is_refused_at_connect(live: Live, token: str) -> None:
+    client = socketio.AsyncClient()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await client.connect(live.rasa, socketio_path="/socket.io", transports=["websocket"], auth={"token": token})
+    await client.disconnect()
+
+
+async def test_socketio_anonymous_cannot_take_a_signed_in_session(live: Live) -> None:
+    client = socketio.AsyncClient()
+    confirmed: "asyncio.Queue[str]" = asyncio.Queue()
+    client.on("session_confirm", confirmed.put_nowait)
+    await client.connect(live.rasa, socketio_path="/socket.io", transports=["websocket"])
+    try:
+        await client.emit("session_request", {"session_id": "app-cust-sock"})
+        assert not (await asyncio.wait_for(confirmed.get(), 30)).startswith("app-")
+        before = len(live.tracker("app-cust-sock")["events"])
+        await client.emit("user_uttered", {"message": "你好", "session_id": "app-cust-sock"})
+        await asyncio.sleep(2)
+        assert len(live.tracker("app-cust-sock")["events"]) == before
+    finally:
+        await client.disconnect()
+
+
+# ---- dev login ---------------------------------------------------------------------------
+
+def test_dev_endpoint_is_404_unless_switched_on(live: Live) -> None:
+    resp = httpx.post(live.stack.url("handoff") + PATH, json={"phone": CHEN}, timeout=30)
+    assert resp.status_code == 404 and "token" not in resp.json()
+
+
+def test_dev_endpoint_signs_demo_customers_only(tmp_path: Path) -> None:
+    app = Starlette(routes=[customer_token_route(Settings(data_dir=tmp_path), {"KEFU_DEV_LOGIN": "1"})],
+                    exception_handlers={HandoffError: handoff_error})
+    with TestClient(app, raise_server_exceptions=False) as client:
+        signed = client.post(PATH, json={"phone": CHEN})
+        assert signed.status_code == 200
+        claims = jwt.decode(signed.json()["token"], (tmp_path / "customer_jwt.secret").read_text().strip(),
+                            algorithms=["HS256"])
+        assert claims["phone"] == CHEN and CHEN not in claims["sub"] and claims["exp"] > claims["iat"]
+        assert client.post(PATH, json={"phone": "13800138000"}).status_code == 403
+        assert client.post(PATH, json={}).status_code == 400
+
+
+def test_demo_phones_are_the_seeded_customers() -> None:
+    assert DEMO_PHONES == set(CUSTOMERS)
+    assert all(re.fullmatch(r"1[3-9]\d{9}", p) for p in DEMO_PHONES)

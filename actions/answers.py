@@ -25,7 +25,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import policy
 from actions.anger import anger_due, anger_handoff
-from actions.common import current_order, handoff, summary
+from actions.common import current_order, handoff, money, order_vars, service, summary
 from bot.text import to_simplified
 
 #: offers the customer accepts or declines, and the action that carries them out
@@ -42,6 +42,8 @@ OFFER_INTENTS = {
     "cancel": {"cancel_order"},
     "reassign": {"cancel_order", "report_delay"},
 }
+_WANTS_CANCEL = re.compile(r"取消|不要了|不等了|不坐了|退掉")
+_WANTS_REASSIGN = re.compile(r"改派|换(?:个|一个|一位)?(?:司机|骑手|师傅|人)|重新派")
 _NEGATED = re.compile(r"不(?:取消|退|要|用|需要|改|换|想)|先不|别|算了|再想想|再等等|等等吧|no\b", re.I)
 #: open questions, and the action that reads the answer
 OPEN_QUESTIONS = {
@@ -78,16 +80,25 @@ class ActionAnswer(Action):
         return "action_answer"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        if anger_due(tracker):
-            # apology first and a person, whatever was asked: the request goes into the ticket
-            return anger_handoff(dispatcher, tracker, current_order(tracker))
         pending = tracker.get_slot("pending")
+        angry = ((tracker.latest_message.get("sentiment") or {}).get("label") == "angry")
+        if anger_due(tracker) or (angry and pending == "resolved"):
+            # apology first and a person, whatever was asked (an angry answer to "solved?"
+            # is a no): the request goes into the ticket
+            return anger_handoff(dispatcher, tracker, current_order(tracker))
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         text = str(tracker.latest_message.get("text") or "")
         kind = answer_kind(intent, text)
         if pending in OFFERS:
+            plain = to_simplified(text)
+            if pending == "reassign" and intent == "cancel_order" and _WANTS_CANCEL.search(plain) \
+                    and not _WANTS_REASSIGN.search(plain):
+                # "不等了 帮我取消": the other choice the bot offered, not the reassignment
+                return [SlotSet("pending", None), SlotSet("current_flow", "cancel"), FollowupAction("action_cancel_check")]
+            if pending == "cancel" and intent == "fee_dispute":
+                return self._cancel_fee_why(dispatcher, tracker)
             if kind == "other" and intent in OFFER_INTENTS[pending]:
-                kind = "no" if _NEGATED.search(to_simplified(text)) else "yes"
+                kind = "no" if _NEGATED.search(plain) else "yes"
             return self._offer(dispatcher, pending, kind)
         if pending in OPEN_QUESTIONS:
             if kind in ("no", "bye") and intent in ("deny", "goodbye"):
@@ -125,6 +136,16 @@ class ActionAnswer(Action):
         if kind in ("no", "bye"):
             return self._declined(dispatcher)
         dispatcher.utter_message(response="utter_offer_reask")
+        return []
+
+    def _cancel_fee_why(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+        """"为什么要收6块?" in the middle of a cancel: why, then the same question again."""
+        order = current_order(tracker)
+        fee = policy.cancel_fee(order, service().now()) if order is not None else None
+        if order is None or not fee:
+            dispatcher.utter_message(response="utter_offer_reask")
+            return []
+        dispatcher.utter_message(response="utter_cancel_fee_why", cancel_fee=money(fee), **order_vars(order))
         return []
 
     def _declined(self, dispatcher: CollectingDispatcher) -> List[EventType]:

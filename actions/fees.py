@@ -4,11 +4,11 @@ from __future__ import annotations
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import policy
-from actions.common import OrderAction, ask_resolved, handoff, money, order_vars, summary
+from actions.common import OrderAction, ask_resolved, handoff, money, order_vars, service, summary
 from actions.services.orders import Order
 
 
@@ -36,6 +36,9 @@ class ActionFeeExplain(OrderAction):
         return "action_fee_explain"
 
     def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[EventType]:
+        if policy.ride_fare_waived(order, policy.late_minutes(order, service().now())):
+            # "司机迟到这么久, 车费还要我付吗?": the lateness rule answers the fare question
+            return [SlotSet("current_flow", "delay"), FollowupAction("action_delay_handle")]
         check = policy.fee_check(order)
         variables = order_vars(order)
         dispatcher.utter_message(response=f"utter_fee_breakdown_{order.order_type}", **breakdown(order), **variables)

@@ -19,6 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import policy
+from actions.anger import anger_due, anger_handoff
 from actions.common import current_order, localise, service
 from actions.orders import status_response, status_variables
 from actions.selection import pick
@@ -37,6 +38,18 @@ PROBLEM_RESPONSES = {
     "parcel_check_digit": "utter_identity_parcel_check",
     "ride_length": "utter_identity_ride_length",
 }
+
+
+def _flow_before_latest_message(tracker: Tracker) -> Optional[str]:
+    """The value current_flow had before the customer's latest message, if any."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen_user = True
+            continue
+        if seen_user and event.get("event") == "slot" and event.get("name") == "current_flow":
+            return event.get("value")
+    return None
 
 
 def _offered(tracker: Tracker) -> List[Order]:
@@ -124,6 +137,10 @@ class ValidateIdentityForm(FormValidationAction):
                 orders = of_type
             if len(orders) == 1:
                 return self._success(dispatcher, tracker, orders[0])
+            # "139 0000 1111 川味小馆那单酸菜鱼洒了": the same message may already say which
+            named = pick(to_simplified(str(tracker.latest_message.get("text") or "")), orders)
+            if len(named) == 1:
+                return self._success(dispatcher, tracker, named[0])
             dispatcher.utter_message(
                 response="utter_identity_phone_found", phone_masked=mask_phone(parsed.value), count=len(orders)
             )
@@ -171,6 +188,20 @@ class ValidateIdentityForm(FormValidationAction):
             return {"order_id": None, "identity_reask": True}
         dispatcher.utter_message(response="utter_identity_pick_again")
         return {"order_id": None, "identity_reask": False}
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        """Validate, and keep the problem the customer named before the check.
+
+        While the check asks, the answer ("川味小馆那单") is read as an intent
+        too, and the slot current_flow follows intents: the flow the customer
+        asked for stays the one that runs after the check.
+        """
+        asked = tracker.get_slot("requested_slot") == "order_id"
+        before = _flow_before_latest_message(tracker)
+        events = await super().run(dispatcher, tracker, domain)
+        if asked and before and tracker.get_slot("current_flow") != before:
+            events.append(SlotSet("current_flow", before))
+        return events
 
     def _success(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> Dict[Text, Any]:
         already = tracker.get_slot("verified") and tracker.get_slot("order_id") == order.order_id
@@ -249,6 +280,8 @@ class ActionAskProblem(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         order = current_order(tracker)
+        if anger_due(tracker):
+            return anger_handoff(dispatcher, tracker, order)
         if order is not None:
             # where the order stands first (and how late it is): often that already answers it
             dispatcher.utter_message(response=status_response(order), **status_variables(order))

@@ -24,14 +24,17 @@ _ORDINAL_EN = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3
 _POSITION = re.compile(r"(?:第|头|頭)?\s*([1-9]|[一二两三四五六七八九十])\s*(?:个|個|单|單|条|條|笔|筆|项|項|号|號)")
 _FIRST = re.compile(r"头一|頭一|最上|上面那|第一|first|top")
 _LAST = re.compile(r"最后|最下|下面那|最底|倒数第一|last|bottom")
+_FROM_LAST = re.compile(r"倒数第\s*([1-9]|[一二两三四五六七八九十])")
+_HAN_PAIR = re.compile(r"[\u4e00-\u9fff]{2}")
 _TYPE_WORDS: Dict[str, Sequence[str]] = {
     "food": ("外卖", "点餐", "订餐", "吃的", "餐", "饭", "骑手", "food", "takeaway", "take-away", "meal", "delivery"),
     "ride": ("打车", "网约车", "专车", "快车", "出租", "车", "司机", "行程", "ride", "taxi", "car", "trip", "driver"),
     "parcel": ("快递", "包裹", "件", "ems", "邮", "parcel", "package", "express", "shipment"),
 }
-_NEWEST = re.compile(r"最近|最新|刚才|刚刚|剛才|剛剛|这次|这单|latest|recent|newest|last one i|just now")
+_NEWEST = re.compile(r"最近|最新|刚才|刚刚|刚下|刚点|刚买|刚叫|刚寄|刚那|这次|这单|latest|recent|newest|last one i|just now")
 _OLDEST = re.compile(r"最早|最久|oldest|earliest")
-_DAY_WORDS = {"今天": 0, "今日": 0, "today": 0, "昨天": 1, "昨日": 1, "yesterday": 1, "前天": 2}
+_DAY_WORDS = {"今天": 0, "今日": 0, "今儿": 0, "today": 0, "昨天": 1, "昨日": 1, "昨儿": 1, "昨晚": 1,
+              "yesterday": 1, "前天": 2, "前儿": 2}
 _AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:块|元|塊|rmb|yuan|¥)|[¥￥]\s*(\d+(?:\.\d+)?)"
                      r"|^\s*(\d{2,4}(?:\.\d+)?)\s*(?:那|的|这)")
 _TAIL = re.compile(r"(?:尾号|尾號|末尾|后四位|後四位|ending(?: in)?)\s*([0-9A-Za-z]{3,6})|^\s*([0-9]{4})\s*(?:的|那个|那單|那单)?\s*$")
@@ -40,6 +43,11 @@ _TAIL = re.compile(r"(?:尾号|尾號|末尾|后四位|後四位|ending(?: in)?)
 def _position(text: str, count: int) -> Optional[int]:
     """0-based index named by a position word, or None."""
     lowered = text.lower()
+    from_last = _FROM_LAST.search(text)
+    if from_last:
+        raw = from_last.group(1)
+        number = int(raw) if raw.isdigit() else _CN_DIGITS[raw]
+        return count - number if 1 <= number <= count else None
     if _LAST.search(lowered):
         return count - 1
     for word, number in _ORDINAL_EN.items():
@@ -82,8 +90,9 @@ def _mentions(text: str, word: str) -> bool:
         return True
     if len(word) < 2 or word.isascii():
         return False
-    # 牛肉面 for 老街牛肉面, 机场 for 首都机场T3, 茶具 for 陶瓷茶具一套
-    grams = {word[i:i + 2] for i in range(len(word) - 1)}
+    # 牛肉面 for 老街牛肉面, 机场 for 首都机场T3, 茶具 for 陶瓷茶具一套; only pairs of
+    # Chinese characters (the "12" of a plate 京A12345 is in every phone number)
+    grams = {word[i:i + 2] for i in range(len(word) - 1) if _HAN_PAIR.fullmatch(word[i:i + 2])}
     generic = {"师傅", "外送", "一套", "套餐", "小馆"}
     return any(g in text for g in grams - generic)
 

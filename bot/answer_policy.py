@@ -15,7 +15,8 @@ Deterministic and stateless: nothing to train, nothing persisted.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+import re
+from typing import Any, Dict, List, Optional, Pattern, Text
 
 from rasa.core.policies.policy import Policy, PolicyPrediction
 from rasa.engine.graph import ExecutionContext
@@ -40,7 +41,8 @@ class AnswerPolicy(Policy):
             "priority": 7,
             "action": "action_answer",
             "slot": "pending",
-            "answer_intents": ["affirm", "deny", "thank", "goodbye", "inform", "rate", "nlu_fallback"],
+            # out_of_scope too: "还要等?? 你们就是骗钱的" after "解决了吗?" is an answer to it
+            "answer_intents": ["affirm", "deny", "thank", "goodbye", "inform", "rate", "nlu_fallback", "out_of_scope"],
             "extra_intents": {},
             # questions whose answer is free text (an address, a description):
             # every intent answers them except these
@@ -49,9 +51,11 @@ class AnswerPolicy(Policy):
             # actions that end the bot's turn even when another action chained
             # them (FollowupAction): the customer speaks next
             "listen_after": [],
-            # words that make any message an answer to that question
-            # ("没解决,我要的是今天到" answers "did that solve it?")
-            "answer_words": {},
+            # patterns that make any message an answer to that question
+            # ("没解决,我要的是今天到" answers "did that solve it?", "一星 太慢了" the rating)
+            "answer_patterns": {},
+            # per open question, intents that are a new problem rather than its answer
+            "not_answers": {},
             # answered by action_answer even when no question is open (好的 / 不用了)
             "unprompted_intents": ["affirm", "deny"],
         }
@@ -67,19 +71,24 @@ class AnswerPolicy(Policy):
         self.open_questions = set(config.get("open_questions") or [])
         self.never_answers = set(config.get("never_answers") or [])
         self.listen_after = set(config.get("listen_after") or [])
-        self.answer_words: Dict[str, List[str]] = {k: list(v) for k, v in (config.get("answer_words") or {}).items()}
+        self.answer_patterns: Dict[str, Pattern[str]] = {
+            k: re.compile(str(v)) for k, v in (config.get("answer_patterns") or {}).items()}
+        self.not_answers: Dict[str, set] = {k: set(v) for k, v in (config.get("not_answers") or {}).items()}
 
     def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
         return self._resource
 
-    def answers(self, pending: str, intent: Optional[str], text: str = "") -> bool:
+    def answers(self, pending: str, intent: Optional[str], text: str = "", has_number: bool = False) -> bool:
         """Whether a message of ``intent`` (and ``text``) answers the open question ``pending``."""
         if not intent or intent in self.never_answers:
             return False
-        if any(word in text for word in self.answer_words.get(pending, [])):
+        pattern = self.answer_patterns.get(pending)
+        if pattern is not None and pattern.search(text):
             return True
         if pending in self.open_questions:
-            return True
+            return intent not in self.not_answers.get(pending, set())
+        if has_number and intent == "inform":
+            return False  # an order or phone number given now starts its own check
         return intent in self.answer_intents or intent in self.extra_intents.get(pending, set())
 
     def _answered_this_turn(self, tracker: DialogueStateTracker) -> bool:
@@ -100,7 +109,9 @@ class AnswerPolicy(Policy):
             pending = tracker.get_slot(self.slot)
             intent = (tracker.latest_message.intent or {}).get("name") if tracker.latest_message else None
             text = str(tracker.latest_message.text or "") if tracker.latest_message else ""
-            if (pending and self.answers(str(pending), intent, to_simplified(text))) or (
+            entities = (tracker.latest_message.entities or []) if tracker.latest_message else []
+            has_number = any(e.get("entity") in ("order_id", "phone_number") for e in entities)
+            if (pending and self.answers(str(pending), intent, to_simplified(text), has_number)) or (
                     not pending and intent in self.unprompted_intents):
                 result[domain.index_for_action(self.action)] = 1.0
         elif tracker.latest_action_name in self.listen_after or self._answered_this_turn(tracker):

@@ -35,6 +35,7 @@ import inspect
 import json
 import logging
 import os
+import re
 import uuid
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
 
@@ -61,6 +62,8 @@ REST_MAX_BODY = 64 * 1024
 
 #: literal ways to leave the queue, used when the NLU cannot be asked
 LEAVE_WORDS = ("不用了", "不需要了", "不用人工了", "取消排队", "不用了谢谢")
+#: "算了 没事了", "不等了": leaving the line in other words (either script)
+LEAVE_PATTERN = re.compile(r"^\s*(?:算了|没事了|沒事了|不等了|不用等了|不排了|不要人工了)")
 IntentOf = Callable[[str], Awaitable[Optional[str]]]
 #: the customer's earlier messages, newest first (read only for a conversation in handoff)
 EarlierTexts = Callable[[], Awaitable[List[str]]]
@@ -186,7 +189,7 @@ class HandoffGate:
                 kind = await self._safety_situation(_ticket, text)
                 return [notice(f"utter_safety_{kind}", "safety_instructions", traditional),
                         notice("utter_safety_followup_wait", "queue_position", traditional)]
-            if intent == "deny" or text.strip(" 。.!!~") in LEAVE_WORDS:
+            if intent == "deny" or text.strip(" 。.!!~") in LEAVE_WORDS or LEAVE_PATTERN.search(text):
                 await self._post("/internal/customer-message", {"sender": sender, "text": text})
                 if await self._post("/internal/leave", {"sender": sender}) is not None:
                     return [notice("utter_handoff_left_queue", "queue_left", traditional)]

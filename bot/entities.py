@@ -84,13 +84,37 @@ NUMBER_INTENT_MIN_CONFIDENCE = 0.2
 #: and this much confidence make the words, not the number, decide the intent
 PROBLEM_MIN_HAN = 4
 PROBLEM_BESIDE_NUMBER_CONFIDENCE = 0.25
+#: never chosen from a ranking: safety comes from its cues (bot/safety.py) or
+#: a confident classifier, a person from the customer's own request
+NEVER_GUESSED = {"report_safety", "request_human"}
 #: intents that do not name a problem: with a number they mean `inform`
 NOT_A_PROBLEM = {"out_of_scope", "foreign_language", "greet", "goodbye", "thank", "affirm", "deny", "rate"}
 
 
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
+_ACKNOWLEDGEMENT = re.compile(
+    r"(?:(?:好的?|好滴|好哒|好嘞|好吧|嗯+|恩+|哦+|噢+|喔+|ok|okay|ok的|行|可以|知道了|明白了?|收到了?|了解了?|懂了|"
+    r"对的?|是的|没问题|👌|👍|🆗|🙆|✔️?|✅)[\s,，。.!！~啦了呀哈嗯的吧]*){1,3}", re.I)
 _BARE_SCORE = re.compile(r"\s*[1-5]\s*(?:分|星)?\s*[!！。.]*\s*")
 _VOWELS = set("aeiouy")
+
+
+def is_acknowledgement(text: str) -> bool:
+    """A message that only acknowledges: 嗯, 哦, ok, 👌, 好的 知道了, 嗯嗯 可以 (in Simplified)."""
+    stripped = text.strip()
+    return bool(stripped) and len(stripped) <= 12 and bool(_ACKNOWLEDGEMENT.fullmatch(stripped))
+
+
+def _only_numbers(message: Message) -> bool:
+    """Whether the message is nothing but order or phone numbers (and punctuation)."""
+    text = str(message.get("text") or "")
+    entities = [e for e in message.get(ENTITIES) or [] if e.get("entity") in NUMBER_ENTITIES]
+    if not entities:
+        return False
+    rest = text
+    for entity in sorted(entities, key=lambda e: -int(e.get("start") or 0)):
+        rest = rest[: int(entity.get("start") or 0)] + rest[int(entity.get("end") or 0):]
+    return not re.search(r"[A-Za-z\u3400-\u9fff]", rest)
 
 
 def is_keyboard_mash(text: str) -> bool:
@@ -145,7 +169,16 @@ class NumberAwareFallback(GraphComponent):
                 message.set("intent", {"name": "nlu_fallback", "confidence": 1.0}, add_to_output=True)
                 continue
             intent = message.get("intent") or {}
-            if _BARE_SCORE.fullmatch(str(message.get("text") or "")) and intent.get("name") in ("nlu_fallback", "inform"):
+            text = str(message.get("text") or "")
+            if is_acknowledgement(text):
+                # "嗯" / "哦" / "👌" / "好的 知道了": yes to whatever was asked (not sadness, not a flow)
+                message.set("intent", {"name": "affirm", "confidence": 1.0}, add_to_output=True)
+                continue
+            if _only_numbers(message):
+                # "EC000000028CN" alone names an order, not what is wrong with it
+                message.set("intent", {"name": "inform", "confidence": 1.0}, add_to_output=True)
+                continue
+            if _BARE_SCORE.fullmatch(text) and intent.get("name") in ("nlu_fallback", "inform"):
                 # "5" / "4分" alone is a score; the dialogue takes it only after its rating question
                 message.set("intent", {"name": "rate", "confidence": 1.0}, add_to_output=True)
                 continue
@@ -157,7 +190,8 @@ class NumberAwareFallback(GraphComponent):
             if not any(e.get("entity") in NUMBER_ENTITIES for e in message.get(ENTITIES) or []):
                 continue
             ranking = [r for r in message.get("intent_ranking") or []
-                       if r.get("name") != "nlu_fallback" and r.get("name") != intent.get("name")]
+                       if r.get("name") != "nlu_fallback" and r.get("name") != intent.get("name")
+                       and r.get("name") not in NEVER_GUESSED]
             best = ranking[0] if ranking else None
             if (best is None or best.get("name") in NOT_A_PROBLEM
                     or float(best.get("confidence") or 0) < NUMBER_INTENT_MIN_CONFIDENCE):
@@ -179,7 +213,8 @@ class NumberAwareFallback(GraphComponent):
         if sum(1 for c in rest if "\u4e00" <= c <= "\u9fff") < PROBLEM_MIN_HAN:
             return
         ranking = [r for r in message.get("intent_ranking") or []
-                   if r.get("name") not in ("inform", "nlu_fallback") and r.get("name") not in NOT_A_PROBLEM]
+                   if r.get("name") not in ("inform", "nlu_fallback") and r.get("name") not in NOT_A_PROBLEM
+                   and r.get("name") not in NEVER_GUESSED]
         if ranking and float(ranking[0].get("confidence") or 0) >= PROBLEM_BESIDE_NUMBER_CONFIDENCE:
             message.set("intent", {"name": ranking[0]["name"], "confidence": float(ranking[0]["confidence"])},
                         add_to_output=True)

@@ -18,6 +18,7 @@ def spacy_model_dir() -> Path:
 
 
 PATTERNS_FILE = ROOT / "data" / "patterns.yml"
+TYPOS_FILE = ROOT / "data" / "typos.yml"
 SAFETY_LEXICON_FILE = ROOT / "data" / "safety_lexicon.yml"
 SENTIMENT_LEXICON_FILE = ROOT / "data" / "sentiment_lexicon.yml"
 JIEBA_DICT_DIR = ROOT / "data" / "jieba"

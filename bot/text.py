@@ -13,6 +13,10 @@ import unicodedata
 from functools import lru_cache
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
+import yaml
+
+from bot.paths import TYPOS_FILE
+
 _ZERO_WIDTH = re.compile("[\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff]")
 _HAN = re.compile("[\u3400-\u9fff]")
 _TAGS = re.compile(r"<[^<>]{0,200}>")
@@ -32,6 +36,23 @@ def _converter(config: str) -> Any:
     import opencc
 
     return opencc.OpenCC(config)
+
+
+@lru_cache(maxsize=1)
+def _typos() -> Tuple[Tuple[str, str], ...]:
+    """(typo, meant) pairs from data/typos.yml, longest first; same lengths only."""
+    with open(TYPOS_FILE, encoding="utf-8") as handle:
+        table = (yaml.safe_load(handle) or {}).get("typos") or {}
+    pairs = [(str(k), str(v)) for k, v in table.items() if len(str(k)) == len(str(v)) and k != v]
+    return tuple(sorted(pairs, key=lambda p: -len(p[0])))
+
+
+def fix_typos(text: str) -> str:
+    """外买 → 外卖, 快第 → 快递 …: for understanding only, the length unchanged."""
+    for typo, meant in _typos():
+        if typo in text:
+            text = text.replace(typo, meant)
+    return text
 
 
 def to_simplified(text: str) -> str:
@@ -95,8 +116,8 @@ def normalize(text: str) -> Tuple[str, bool]:
     text = _ZERO_WIDTH.sub("", text[: max_chars()])
     text = "".join(_fold_char(c) for c in text)
     text = _TAGS.sub(lambda m: " " * len(m.group(0)), text)
-    simplified = to_simplified(text)
-    traditional = simplified != text
+    simplified = fix_typos(to_simplified(text))
+    traditional = to_simplified(text) != text
     slang = _DIGIT_SLANG.match(simplified)
     if slang:
         simplified = _DIGIT_SLANG_MEANING + slang.group(1)

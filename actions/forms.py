@@ -199,7 +199,8 @@ class ValidateIdentityForm(FormValidationAction):
         asked = tracker.get_slot("requested_slot") == "order_id"
         before = _flow_before_latest_message(tracker)
         events = await super().run(dispatcher, tracker, domain)
-        if asked and before and tracker.get_slot("current_flow") != before:
+        # "open" (a number came first) gives way to the problem the answer names
+        if asked and before and before != "open" and tracker.get_slot("current_flow") != before:
             events.append(SlotSet("current_flow", before))
         return events
 

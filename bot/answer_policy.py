@@ -25,11 +25,22 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.text import to_simplified
+
+
+def _value_before_latest_message(tracker: DialogueStateTracker, slot: str) -> Optional[Any]:
+    """A slot's value before the customer's latest message (whose entities already set it again)."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            seen_user = True
+        elif seen_user and isinstance(event, SlotSet) and event.key == slot:
+            return event.value
+    return None
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=False)
@@ -56,6 +67,8 @@ class AnswerPolicy(Policy):
             "answer_patterns": {},
             # per open question, intents that are a new problem rather than its answer
             "not_answers": {},
+            # questions an angry message answers whatever its intent ("效率太低了!!!" to "solved?")
+            "angry_answers": ["resolved", "anything_else"],
             # answered by action_answer even when no question is open (好的 / 不用了)
             "unprompted_intents": ["affirm", "deny"],
         }
@@ -74,19 +87,27 @@ class AnswerPolicy(Policy):
         self.answer_patterns: Dict[str, Pattern[str]] = {
             k: re.compile(str(v)) for k, v in (config.get("answer_patterns") or {}).items()}
         self.not_answers: Dict[str, set] = {k: set(v) for k, v in (config.get("not_answers") or {}).items()}
+        self.angry_answers = set(config.get("angry_answers") or [])
 
     def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
         return self._resource
 
-    def answers(self, pending: str, intent: Optional[str], text: str = "", has_number: bool = False) -> bool:
-        """Whether a message of ``intent`` (and ``text``) answers the open question ``pending``."""
+    def answers(self, pending: str, intent: Optional[str], text: str = "", has_number: bool = False,
+                angry: bool = False, other_order_type: bool = False) -> bool:
+        """Whether a message of ``intent`` (and ``text``) answers the open question ``pending``.
+
+        ``other_order_type``: the message names another kind of order than the
+        one in hand ("另外快递也碎了" while describing a food order): a new problem.
+        """
         if not intent or intent in self.never_answers:
             return False
+        if angry and pending in self.angry_answers:
+            return True
         pattern = self.answer_patterns.get(pending)
         if pattern is not None and pattern.search(text):
             return True
         if pending in self.open_questions:
-            return intent not in self.not_answers.get(pending, set())
+            return not other_order_type and intent not in self.not_answers.get(pending, set())
         if has_number and intent == "inform":
             return False  # an order or phone number given now starts its own check
         return intent in self.answer_intents or intent in self.extra_intents.get(pending, set())
@@ -111,7 +132,12 @@ class AnswerPolicy(Policy):
             text = str(tracker.latest_message.text or "") if tracker.latest_message else ""
             entities = (tracker.latest_message.entities or []) if tracker.latest_message else []
             has_number = any(e.get("entity") in ("order_id", "phone_number") for e in entities)
-            if (pending and self.answers(str(pending), intent, to_simplified(text), has_number)) or (
+            parse = tracker.latest_message.parse_data if tracker.latest_message else {}
+            angry = ((parse or {}).get("sentiment") or {}).get("label") == "angry"
+            in_hand = _value_before_latest_message(tracker, "order_type")
+            other_type = any(e.get("entity") == "order_type" and in_hand and e.get("value") != in_hand
+                             for e in entities)
+            if (pending and self.answers(str(pending), intent, to_simplified(text), has_number, angry, other_type)) or (
                     not pending and intent in self.unprompted_intents):
                 result[domain.index_for_action(self.action)] = 1.0
         elif tracker.latest_action_name in self.listen_after or self._answered_this_turn(tracker):

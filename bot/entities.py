@@ -8,7 +8,8 @@ both found and mapped.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List
+from functools import lru_cache
+from typing import Any, Dict, List, Optional
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -87,6 +88,9 @@ PROBLEM_BESIDE_NUMBER_CONFIDENCE = 0.25
 #: never chosen from a ranking: safety comes from its cues (bot/safety.py) or
 #: a confident classifier, a person from the customer's own request
 NEVER_GUESSED = {"report_safety", "request_human"}
+#: intents an explicit request in the same message overrides (the request is what to do)
+YIELD_TO_REQUEST = {"report_delay", "query_order_status", "complain_service", "inform", "nlu_fallback",
+                    "out_of_scope", "fee_dispute"}
 #: intents that do not name a problem: with a number they mean `inform`
 NOT_A_PROBLEM = {"out_of_scope", "foreign_language", "greet", "goodbye", "thank", "affirm", "deny", "rate"}
 
@@ -99,22 +103,57 @@ _BARE_SCORE = re.compile(r"\s*[1-5]\s*(?:分|星)?\s*[!！。.]*\s*")
 _VOWELS = set("aeiouy")
 
 
+@lru_cache(maxsize=1)
+def _english_problems() -> Dict[str, List[str]]:
+    return {k: [str(w).lower() for w in v] for k, v in (load_spec().get("english_problems") or {}).items()}
+
+
+def english_problem(text: str) -> Optional[str]:
+    """The intent an English problem word names ("refund", "late"), or None; Chinese text: None."""
+    if re.search(r"[\u3400-\u9fff]", text):
+        return None
+    lowered = " ".join(re.findall(r"[a-z]+", text.lower()))
+    for intent, words in _english_problems().items():
+        if any(re.search(rf"\b{re.escape(w)}\b", lowered) for w in words):
+            return intent
+    return None
+
+
 def is_acknowledgement(text: str) -> bool:
     """A message that only acknowledges: 嗯, 哦, ok, 👌, 好的 知道了, 嗯嗯 可以 (in Simplified)."""
     stripped = text.strip()
     return bool(stripped) and len(stripped) <= 12 and bool(_ACKNOWLEDGEMENT.fullmatch(stripped))
 
 
-def _only_numbers(message: Message) -> bool:
-    """Whether the message is nothing but order or phone numbers (and punctuation)."""
-    text = str(message.get("text") or "")
+def _has_number(message: Message) -> bool:
+    return any(e.get("entity") in NUMBER_ENTITIES for e in message.get(ENTITIES) or [])
+
+
+def _without_numbers(message: Message) -> str:
+    """The message's text with its order and phone numbers cut out."""
+    rest = str(message.get("text") or "")
     entities = [e for e in message.get(ENTITIES) or [] if e.get("entity") in NUMBER_ENTITIES]
-    if not entities:
-        return False
-    rest = text
     for entity in sorted(entities, key=lambda e: -int(e.get("start") or 0)):
         rest = rest[: int(entity.get("start") or 0)] + rest[int(entity.get("end") or 0):]
-    return not re.search(r"[A-Za-z\u3400-\u9fff]", rest)
+    return rest
+
+
+def _only_numbers(message: Message) -> bool:
+    """Whether the message is nothing but order or phone numbers (and punctuation)."""
+    return _has_number(message) and not re.search(r"[A-Za-z\u3400-\u9fff]", _without_numbers(message))
+
+
+@lru_cache(maxsize=1)
+def _explicit_requests() -> Dict[str, List[str]]:
+    return {k: [str(w) for w in v] for k, v in (load_spec().get("explicit_requests") or {}).items()}
+
+
+def explicit_request(text: str) -> Optional[str]:
+    """The intent of an explicit request in ``text`` (给我取消 → cancel_order), or None."""
+    for intent, phrases in _explicit_requests().items():
+        if any(p in text for p in phrases):
+            return intent
+    return None
 
 
 def is_keyboard_mash(text: str) -> bool:
@@ -174,6 +213,14 @@ class NumberAwareFallback(GraphComponent):
                 # "嗯" / "哦" / "👌" / "好的 知道了": yes to whatever was asked (not sadness, not a flow)
                 message.set("intent", {"name": "affirm", "confidence": 1.0}, add_to_output=True)
                 continue
+            explicit = explicit_request(text)
+            if explicit and intent.get("name") in YIELD_TO_REQUEST:
+                message.set("intent", {"name": explicit, "confidence": 1.0}, add_to_output=True)
+                continue
+            english = english_problem(_without_numbers(message)) if _has_number(message) else None
+            if english is not None:
+                message.set("intent", {"name": english, "confidence": 1.0}, add_to_output=True)
+                continue
             if _only_numbers(message):
                 # "EC000000028CN" alone names an order, not what is wrong with it
                 message.set("intent", {"name": "inform", "confidence": 1.0}, add_to_output=True)
@@ -210,6 +257,10 @@ class NumberAwareFallback(GraphComponent):
         rest = text
         for entity in sorted(entities, key=lambda e: -int(e.get("start") or 0)):
             rest = rest[: int(entity.get("start") or 0)] + rest[int(entity.get("end") or 0):]
+        english = english_problem(rest)
+        if english is not None:
+            message.set("intent", {"name": english, "confidence": 1.0}, add_to_output=True)
+            return
         if sum(1 for c in rest if "\u4e00" <= c <= "\u9fff") < PROBLEM_MIN_HAN:
             return
         ranking = [r for r in message.get("intent_ranking") or []

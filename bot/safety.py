@@ -36,7 +36,9 @@ GREET_INTENT = "greet"
 UPSET_INTENT = "feel_upset"
 FOREIGN_INTENT = "foreign_language"
 #: what the classifier may say about an English sentence that we leave alone
-_KEEP_FOR_ENGLISH = {"greet", "thank", "goodbye", "affirm", "deny", "nlu_fallback", "out_of_scope"}
+#: small talk English handles fine ("ok thank you so much"): every other English
+#: sentence gets the polite Chinese answer that asks for the order number
+_ENGLISH_SMALL_TALK = {"greet", "thank", "goodbye", "affirm", "deny"}
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
@@ -97,12 +99,12 @@ class SafetyLexicon:
 
 
 def is_foreign(text: str, intent: Optional[str]) -> bool:
-    """Japanese, or an English sentence of 3+ words the classifier could not place."""
+    """Japanese, or an English sentence of 3+ words that is not small talk (and has no number)."""
     if _KANA.search(text):
         return True
     if _HAN.search(text) or _DIGITS.search(text):
         return False
-    return len(_LATIN_WORD.findall(text)) >= 3 and (intent or "") in _KEEP_FOR_ENGLISH
+    return len(_LATIN_WORD.findall(text)) >= 3 and (intent or "") not in _ENGLISH_SMALL_TALK
 
 
 @lru_cache(maxsize=1)

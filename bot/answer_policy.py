@@ -32,6 +32,12 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from bot.text import to_simplified
 
 
+def _previous_user_intent(tracker: DialogueStateTracker) -> Optional[str]:
+    """The intent of the customer's message before the latest one."""
+    users = [e for e in reversed(tracker.events) if isinstance(e, UserUttered)]
+    return users[1].intent.get("name") if len(users) > 1 and users[1].intent else None
+
+
 def _value_before_latest_message(tracker: DialogueStateTracker, slot: str) -> Optional[Any]:
     """A slot's value before the customer's latest message (whose entities already set it again)."""
     seen_user = False
@@ -69,6 +75,10 @@ class AnswerPolicy(Policy):
             "not_answers": {},
             # questions an angry message answers whatever its intent ("效率太低了!!!" to "solved?")
             "angry_answers": ["resolved", "anything_else"],
+            # a second unclear message in a row ("zxcvb" after "asdfgh") goes to the
+            # fallback action, which rephrases, gives examples, then offers a person
+            "unclear_intents": ["out_of_scope", "nlu_fallback"],
+            "unclear_action": "action_fallback",
             # answered by action_answer even when no question is open (好的 / 不用了)
             "unprompted_intents": ["affirm", "deny"],
         }
@@ -88,6 +98,8 @@ class AnswerPolicy(Policy):
             k: re.compile(str(v)) for k, v in (config.get("answer_patterns") or {}).items()}
         self.not_answers: Dict[str, set] = {k: set(v) for k, v in (config.get("not_answers") or {}).items()}
         self.angry_answers = set(config.get("angry_answers") or [])
+        self.unclear_intents = set(config.get("unclear_intents") or [])
+        self.unclear_action = config.get("unclear_action")
 
     def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
         return self._resource
@@ -140,6 +152,9 @@ class AnswerPolicy(Policy):
             if (pending and self.answers(str(pending), intent, to_simplified(text), has_number, angry, other_type)) or (
                     not pending and intent in self.unprompted_intents):
                 result[domain.index_for_action(self.action)] = 1.0
+            elif (self.unclear_action and intent == "out_of_scope"
+                  and _previous_user_intent(tracker) in self.unclear_intents):
+                result[domain.index_for_action(self.unclear_action)] = 1.0
         elif tracker.latest_action_name in self.listen_after or self._answered_this_turn(tracker):
             result[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
         return self._prediction(result)

@@ -83,7 +83,7 @@ NUMBER_ENTITIES = ("order_id", "phone_number")
 NUMBER_INTENT_MIN_CONFIDENCE = 0.2
 #: "R2023… 司机一直不来": at least this many Chinese characters beside the number
 #: and this much confidence make the words, not the number, decide the intent
-PROBLEM_MIN_HAN = 4
+PROBLEM_MIN_HAN = 5
 PROBLEM_BESIDE_NUMBER_CONFIDENCE = 0.25
 #: never chosen from a ranking: safety comes from its cues (bot/safety.py) or
 #: a confident classifier, a person from the customer's own request
@@ -204,8 +204,9 @@ class NumberAwareFallback(GraphComponent):
             if str(message.get("text") or "").startswith("/"):
                 continue  # a button's payload says what it means
             if is_keyboard_mash(str(message.get("text") or "")):
-                # "zxcvb": no word of any language; the classifier's guess would start a flow
-                message.set("intent", {"name": "nlu_fallback", "confidence": 1.0}, add_to_output=True)
+                # "zxcvb": nonsense (out_of_scope in the intent contract); the classifier's
+                # guess would start a flow
+                message.set("intent", {"name": "out_of_scope", "confidence": 1.0}, add_to_output=True)
                 continue
             intent = message.get("intent") or {}
             text = str(message.get("text") or "")

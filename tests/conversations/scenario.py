@@ -18,7 +18,8 @@ dialogue. Files live in ``scenarios/*.yml``::
         expect: {buttons: 2}
       - click: 牛肉面                          # the offered button whose title contains it
         expect:
-          says: ["分钟"]
+          says: ["分钟"]                        # in the reply text
+          shows: ["王师傅"]                     # in the text or on a button
           not_says: ["0分钟"]
           script: hans                       # hans | hant: every part of every reply
           queue: none                        # P0 | P1 | P2 | none (this customer's ticket)
@@ -46,7 +47,7 @@ DOMAIN = HERE.parent.parent / "domain"
 #: unless it says ``fallback: ok``. Only the runner knows these names.
 FALLBACK_RESPONSES = ("utter_default", "utter_fallback_rephrase", "utter_fallback_handoff")
 EXPECT_KEYS = {
-    "says", "not_says", "fallback", "script", "buttons", "button_says", "no_buttons", "queue", "replies",
+    "says", "shows", "not_says", "fallback", "script", "buttons", "button_says", "no_buttons", "queue", "replies",
 }
 #: what no reply may ever show a customer
 _BROKEN = [
@@ -174,6 +175,11 @@ def check_turn(turn: Turn, replies: Sequence[Reply], queue: Optional[str]) -> Li
         options = [to_simplified(o) for o in str(item).split("|")]
         if not any(o in simplified for o in options):
             problems.append(f"回复里没有 {item!r}")
+    seen = to_simplified("\n".join([joined, *titles]))
+    for item in expect.get("shows") or []:
+        # in the text or on a button: a choice the bot narrowed to, or made, is both fine
+        if not any(to_simplified(o) in seen for o in str(item).split("|")):
+            problems.append(f"回复和按钮里都没有 {item!r}")
     for item in expect.get("not_says") or []:
         for option in str(item).split("|"):
             if to_simplified(option) in simplified:

@@ -65,4 +65,5 @@ BEHAVIOURS: Dict[str, str] = {
     "flow_food": "food: late, wrong/spilled/missing, refund dispute, rider attitude",
     "flow_parcel": "parcel: stuck, lost, damaged, wrong address, fee dispute",
     "socketio": "the same conversations over socket.io",
+    "signed_in": "order flows as a signed-in app customer: no identity question, only their own orders",
 }

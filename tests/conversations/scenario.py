@@ -10,6 +10,7 @@ dialogue. Files live in ``scenarios/*.yml``::
     - name: 外卖超时, 接受补偿
       covers: [eta_facts, offer_accept]      # behaviour ids (README of the folder)
       channel: rest                          # rest (default) | socketio | both
+      customer: "13812345678"                # optional: signed in through the app (a signed identity)
       turns:
       - say: 我的外卖怎么还没到
         expect:
@@ -94,6 +95,8 @@ class Scenario:
     turns: List[Turn]
     covers: List[str] = field(default_factory=list)
     channel: str = "rest"
+    #: a signed-in app customer's phone (the app's signed identity), or None: anonymous
+    customer: Optional[str] = None
 
     @property
     def id(self) -> str:
@@ -121,7 +124,9 @@ def load_scenarios(directory: Path = SCENARIOS) -> List[Scenario]:
             channel = raw.get("channel", "rest")
             if channel not in ("rest", "socketio", "both"):
                 raise ValueError(f"{path.name}: {raw.get('name')}: channel {channel!r}")
-            found.append(Scenario(str(raw["name"]), path.stem, turns, list(raw.get("covers") or []), channel))
+            customer = raw.get("customer")
+            found.append(Scenario(str(raw["name"]), path.stem, turns, list(raw.get("covers") or []), channel,
+                                  None if customer is None else str(customer)))
     names = [s.id for s in found]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:

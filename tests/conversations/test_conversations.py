@@ -11,6 +11,7 @@ from typing import List, Union
 
 import pytest
 
+from bot.identity import Customer, customer_secret, sign
 from scripts.seed_orders import seed
 from tests.conversations.behaviours import BEHAVIOURS
 from tests.conversations.conftest import LiveStack
@@ -29,9 +30,16 @@ def play(stack: LiveStack, scenario: Scenario, channel: str) -> List[str]:
     """Play ``scenario``; every problem found, as 'turn N (what was said): problem'."""
     seed(stack.db)
     sender = f"conv-{uuid.uuid4().hex[:12]}"
-    customer: Union[RestCustomer, SocketCustomer] = (
-        SocketCustomer(stack.rasa, sender) if channel == "socketio" else RestCustomer(stack.rasa, sender)
-    )
+    token = None
+    if scenario.customer:
+        # the app's signed identity: the server derives the conversation id from it
+        signed_in = Customer(sub=f"c{uuid.uuid4().hex[:10]}", phone=scenario.customer)
+        token, sender = sign(signed_in, customer_secret(directory=stack.db.parent)), signed_in.sender
+    customer: Union[RestCustomer, SocketCustomer]
+    if channel == "socketio":
+        customer = SocketCustomer(stack.rasa, sender, auth={"token": token} if token else None)
+    else:
+        customer = RestCustomer(stack.rasa, sender, headers={"Authorization": f"Bearer {token}"} if token else None)
     queue = Queue(stack.handoff, stack.agent_token)
     problems: List[str] = []
     replies: List[Reply] = []
@@ -78,6 +86,7 @@ def test_the_suite_is_broad() -> None:
     traditional = [s for s in SCENARIOS if any(t.expect.get("script") == "hant" for t in s.turns)]
     assert len(traditional) >= 0.12 * len(SCENARIOS), len(traditional)
     assert sum(1 for s in SCENARIOS if s.channel in ("socketio", "both")) >= 8
+    assert sum(1 for s in SCENARIOS if s.customer) >= 8, "order flows as a signed-in app customer too"
     covered = {c for s in SCENARIOS for c in s.covers}
     missing = sorted(set(BEHAVIOURS) - covered)
     assert not missing, f"behaviours without a scenario: {missing}"

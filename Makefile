@@ -23,7 +23,7 @@ export PYTHONDONTWRITEBYTECODE = 1
 
 TRAIN_INPUTS := config.yml $(shell find domain data -type f -name '*.yml' 2>/dev/null) $(wildcard data/jieba/*) $(SPACY)
 
-.PHONY: help install spacy train seed run test pytest validate conversations test-stories eval eval-external check accept lint reload bench browser clean
+.PHONY: help install spacy train seed run test pytest validate conversations screenshots test-stories eval eval-external check accept lint reload bench browser clean
 
 help: ## List every target
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -94,6 +94,9 @@ reload: install spacy train ## Load the newly trained model into the running sta
 bench: install spacy train seed ## Benchmarks (~12-15 min): write bench/RESULTS.md and bench/latency.png
 	@command -v redis-benchmark >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-tools >/dev/null; } || true
 	$(PY) bench/run.py
+
+screenshots: install spacy train seed browser ## Refresh the README's screenshots (results/browser/) from the browser tests
+	KEFU_SCREENSHOTS_DIR=results/browser $(PY) -m pytest -q -p no:cacheprovider tests/browser
 
 browser: ## Install Debian's chromium and CJK fonts for the browser tests when missing (never `playwright install`)
 	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; } || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }

@@ -96,6 +96,7 @@ NOT_A_PROBLEM = {"out_of_scope", "foreign_language", "greet", "goodbye", "thank"
 
 
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 _ACKNOWLEDGEMENT = re.compile(
     r"(?:(?:好的?|好滴|好哒|好嘞|好吧|嗯+|恩+|哦+|噢+|喔+|ok|okay|ok的|行|可以|知道了|明白了?|收到了?|了解了?|懂了|"
     r"对的?|是的|没问题|👌|👍|🆗|🙆|✔️?|✅)[\s,，。.!！~啦了呀哈嗯的吧]*){1,3}", re.I)
@@ -210,6 +211,12 @@ class NumberAwareFallback(GraphComponent):
                 continue
             intent = message.get("intent") or {}
             text = str(message.get("text") or "")
+            if intent.get("name") == "nlu_fallback" and not _CJK.search(text) and not _has_number(message):
+                # "alert('x')", control-code remnants, bytes: no language to ask to rephrase in;
+                # nonsense is out_of_scope in the intent contract (a polite answer, then the fallback steps)
+                message.set("intent", {"name": "out_of_scope", "confidence": float(intent.get("confidence") or 0)},
+                            add_to_output=True)
+                continue
             if is_acknowledgement(text):
                 # "嗯" / "哦" / "👌" / "好的 知道了": yes to whatever was asked (not sadness, not a flow)
                 message.set("intent", {"name": "affirm", "confidence": 1.0}, add_to_output=True)

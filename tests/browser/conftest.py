@@ -3,7 +3,9 @@ against the real stack (`python -m bot.stack` on free ports: redis, action
 server, Rasa with the trained model, handoff bridge).
 
 Nothing here downloads a browser: chromium comes from `make browser`
-(apt). Screenshots of every step go to results/browser/.
+(apt). Screenshots of every step go to results/browser-run/ (ignored by git,
+so a test run leaves the checkout clean); `make screenshots` writes them to
+results/browser/, the copies the README shows, on purpose.
 
 ``KEFU_BROWSER_STACK=/path/stack.json`` runs the tests against a stack that
 is already running ({"rasa": url, "handoff": url, "redis": url, "tokens":
@@ -29,7 +31,7 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync",
 ]
-RESULTS = ROOT / "results" / "browser"
+RESULTS = Path(os.environ.get("KEFU_SCREENSHOTS_DIR") or ROOT / "results" / "browser-run")
 #: agent id -> (name, skills)
 AGENTS: Dict[str, tuple] = {
     "safe1": ("小王", ["safety", "general"]),
@@ -97,7 +99,7 @@ def browser() -> Iterator[Any]:
 
 @dataclass
 class Screenshots:
-    """Numbered PNGs in results/browser/, one per step, named by step."""
+    """Numbered PNGs in RESULTS, one per step, named by step."""
 
     directory: Path
     taken: List[Path] = field(default_factory=list)

@@ -25,6 +25,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import policy
 from actions.anger import anger_due, anger_handoff
+from actions.closing import ask_rating
 from actions.common import current_order, handoff, money, order_vars, service, summary
 from bot.text import to_simplified
 
@@ -43,7 +44,6 @@ OFFER_INTENTS = {
     "reassign": {"cancel_order", "report_delay"},
 }
 _WANTS_CANCEL = re.compile(r"取消|不要了|不等了|不坐了|退掉")
-_WANTS_REASSIGN = re.compile(r"改派|换(?:个|一个|一位)?(?:司机|骑手|师傅|人)|重新派")
 _NEGATED = re.compile(r"不(?:取消|退|要|用|需要|改|换|想)|先不|别|算了|再想想|再等等|等等吧|no\b", re.I)
 #: open questions, and the action that reads the answer
 OPEN_QUESTIONS = {
@@ -52,7 +52,8 @@ OPEN_QUESTIONS = {
     "invoice_email": "action_invoice_record",
 }
 _UNSOLVED = re.compile(r"没解决|没有解决|未解决|没用|不行|不满意|还是没|并没有|没处理|不对|not (?:solved|fixed)|didn'?t help", re.I)
-#: a plain acknowledgement: to "anything else?" it means no, to an offer yes
+#: a plain acknowledgement (not a "yes, there is"): to "anything else?" it means no.
+#: Narrower than bot.text.is_acknowledgement, which also counts 是的/对 as yes.
 _ACK = re.compile(r"^(?:好的?|好吧|嗯+|恩+|哦+|噢+|ok|okay|行|可以|知道了|明白了?|收到|了解)[啦了呀哈吧的嗯~!！。.,，\s]*$", re.I)
 _NO_NEED = re.compile(r"不用|不需要|算了|没事|没有了|没了|没别的|就这样|先这样|可以了|no need|nothing", re.I)
 
@@ -92,7 +93,7 @@ class ActionAnswer(Action):
         if pending in OFFERS:
             plain = to_simplified(text)
             if pending == "reassign" and intent == "cancel_order" and _WANTS_CANCEL.search(plain) \
-                    and not _WANTS_REASSIGN.search(plain):
+                    and not policy.wants_reassign(plain):
                 # "不等了 帮我取消": the other choice the bot offered, not the reassignment
                 return [SlotSet("pending", None), SlotSet("current_flow", "cancel"), FollowupAction("action_cancel_check")]
             if pending == "cancel" and intent == "fee_dispute":
@@ -155,8 +156,13 @@ class ActionAnswer(Action):
 
     def _resolved(self, dispatcher: CollectingDispatcher, tracker: Tracker, kind: str, text: str) -> List[EventType]:
         plain = to_simplified(text)
-        unsolved = (kind == "no" and not _NO_NEED.search(plain)) or (kind == "other" and _UNSOLVED.search(plain))
-        if unsolved or (kind == "no" and _UNSOLVED.search(plain)):
+        # a "no" is unsolved unless it only means "no need" (不用了, 没事了); any
+        # other message is unsolved when it says so (没解决, 还是没到)
+        if kind == "no":
+            unsolved = bool(_UNSOLVED.search(plain)) or not _NO_NEED.search(plain)
+        else:
+            unsolved = kind == "other" and bool(_UNSOLVED.search(plain))
+        if unsolved:
             dispatcher.utter_message(response="utter_unresolved_handoff")
             flow = policy.flow_name(tracker.get_slot("current_flow"))
             return handoff("unresolved", summary(current_order(tracker), f"诉求:{flow},机器人处理后客户表示问题未解决"))
@@ -168,9 +174,4 @@ class ActionAnswer(Action):
             return ask_rating(dispatcher)
         dispatcher.utter_message(response="utter_resolved_reask")
         return []
-
-
-def ask_rating(dispatcher: CollectingDispatcher) -> List[EventType]:
-    dispatcher.utter_message(response="utter_ask_rating")
-    return [SlotSet("pending", "rating"), SlotSet("rating", None)]
 

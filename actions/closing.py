@@ -45,13 +45,18 @@ class ActionGoodbyeInFlow(Action):
         return [SlotSet("pending", None), *flow_reset()]
 
 
+def ask_rating(dispatcher: CollectingDispatcher) -> List[EventType]:
+    """The rating question; the rating it opens is taken only by action_rate."""
+    dispatcher.utter_message(response="utter_ask_rating")
+    return [SlotSet("pending", "rating"), SlotSet("rating", None)]
+
+
 class ActionAskRating(Action):
     def name(self) -> Text:
         return "action_ask_rating"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        dispatcher.utter_message(response="utter_ask_rating")
-        return [SlotSet("pending", "rating"), SlotSet("rating", None)]
+        return ask_rating(dispatcher)
 
 
 class ActionThank(Action):

@@ -40,6 +40,12 @@ PROBLEM_RESPONSES = {
 }
 
 
+def _offer_orders(dispatcher: CollectingDispatcher, phone: str, orders: List[Order]) -> Dict[Text, Any]:
+    """"This phone has N orders": the slots that make action_ask_order_id offer them as buttons."""
+    dispatcher.utter_message(response="utter_identity_phone_found", phone_masked=mask_phone(phone), count=len(orders))
+    return {"order_id": None, "candidate_orders": [o.order_id for o in orders], "identity_reask": False}
+
+
 def _flow_before_latest_message(tracker: Tracker) -> Optional[str]:
     """The value current_flow had before the customer's latest message, if any."""
     seen_user = False
@@ -141,15 +147,7 @@ class ValidateIdentityForm(FormValidationAction):
             named = pick(to_simplified(str(tracker.latest_message.get("text") or "")), orders)
             if len(named) == 1:
                 return self._success(dispatcher, tracker, named[0])
-            dispatcher.utter_message(
-                response="utter_identity_phone_found", phone_masked=mask_phone(parsed.value), count=len(orders)
-            )
-            return {
-                "order_id": None,
-                "phone_number": parsed.value,
-                "candidate_orders": [o.order_id for o in orders],
-                "identity_reask": False,
-            }
+            return {**_offer_orders(dispatcher, parsed.value, orders), "phone_number": parsed.value}
         if offered:
             text = to_simplified(str(tracker.latest_message.get("text") or ""))
             chosen = pick(text, offered)
@@ -178,8 +176,7 @@ class ValidateIdentityForm(FormValidationAction):
             return None
         if len(orders) == 1:
             return self._success(dispatcher, tracker, orders[0])
-        dispatcher.utter_message(response="utter_identity_phone_found", phone_masked=mask_phone(phone), count=len(orders))
-        return {"order_id": None, "candidate_orders": [o.order_id for o in orders], "identity_reask": False}
+        return _offer_orders(dispatcher, phone, orders)
 
     def _pick_again(self, dispatcher: CollectingDispatcher, offered: List[Order]) -> Dict[Text, Any]:
         """Not a choice we understood: ask again with the same buttons (no failed attempt)."""

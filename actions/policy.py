@@ -6,7 +6,6 @@ loading the policy file once.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -16,6 +15,7 @@ from typing import Any, Dict, List, Optional
 import yaml
 
 from actions.services.orders import Order
+from bot.text import is_acknowledgement
 
 POLICY_FILE = Path(os.environ.get("KEFU_POLICIES", Path(__file__).resolve().parent.parent / "data" / "policies.yml"))
 
@@ -269,10 +269,7 @@ def says_not_received(text: str) -> bool:
     return any(word in text for word in P()["damage"].get("not_received_words", []))
 
 
-_ACK_ONLY = re.compile(r"^[\s,，。.!！~]*(?:好的?|好吧|嗯+|恩+|哦+|ok|okay|行|可以|是的?|对)[\s,，。.!！~啦了呀哈吧的]*$", re.I)
-
-
 def is_description(text: str) -> bool:
     """Whether ``text`` describes something (not just 好的 / 嗯 / an emoji)."""
     han = sum(1 for c in text if "\u4e00" <= c <= "\u9fff")
-    return han >= 2 and not _ACK_ONLY.match(text)
+    return han >= 2 and not is_acknowledgement(text)

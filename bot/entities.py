@@ -19,6 +19,7 @@ from rasa.shared.nlu.constants import ENTITIES
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.patterns import load_spec
+from bot.text import is_acknowledgement
 
 
 CN_DIGITS = {"一": "1", "二": "2", "两": "2", "三": "3", "四": "4", "五": "5"}
@@ -97,9 +98,6 @@ NOT_A_PROBLEM = {"out_of_scope", "foreign_language", "greet", "goodbye", "thank"
 
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
-_ACKNOWLEDGEMENT = re.compile(
-    r"(?:(?:好的?|好滴|好哒|好嘞|好吧|嗯+|恩+|哦+|噢+|喔+|ok|okay|ok的|行|可以|知道了|明白了?|收到了?|了解了?|懂了|"
-    r"对的?|是的|没问题|👌|👍|🆗|🙆|✔️?|✅)[\s,，。.!！~啦了呀哈嗯的吧]*){1,3}", re.I)
 _BARE_SCORE = re.compile(r"\s*[1-5]\s*(?:分|星)?\s*[!！。.]*\s*")
 _VOWELS = set("aeiouy")
 
@@ -118,12 +116,6 @@ def english_problem(text: str) -> Optional[str]:
         if any(re.search(rf"\b{re.escape(w)}\b", lowered) for w in words):
             return intent
     return None
-
-
-def is_acknowledgement(text: str) -> bool:
-    """A message that only acknowledges: 嗯, 哦, ok, 👌, 好的 知道了, 嗯嗯 可以 (in Simplified)."""
-    stripped = text.strip()
-    return bool(stripped) and len(stripped) <= 12 and bool(_ACKNOWLEDGEMENT.fullmatch(stripped))
 
 
 def _has_number(message: Message) -> bool:
@@ -242,7 +234,7 @@ class NumberAwareFallback(GraphComponent):
                 continue
             if intent.get("name") != "nlu_fallback" and intent.get("name") not in NOT_A_PROBLEM:
                 continue
-            if not any(e.get("entity") in NUMBER_ENTITIES for e in message.get(ENTITIES) or []):
+            if not _has_number(message):
                 continue
             ranking = [r for r in message.get("intent_ranking") or []
                        if r.get("name") != "nlu_fallback" and r.get("name") != intent.get("name")
@@ -258,17 +250,10 @@ class NumberAwareFallback(GraphComponent):
     @staticmethod
     def _problem_beside_number(message: Message) -> None:
         """"2023-1122-… 付款成功了但是订单显示失败??": the words name the problem, not the number."""
-        entities = [e for e in message.get(ENTITIES) or [] if e.get("entity") in NUMBER_ENTITIES]
-        if not entities:
+        # (English problem words beside a number were already taken in process())
+        if not _has_number(message):
             return
-        text = str(message.get("text") or "")
-        rest = text
-        for entity in sorted(entities, key=lambda e: -int(e.get("start") or 0)):
-            rest = rest[: int(entity.get("start") or 0)] + rest[int(entity.get("end") or 0):]
-        english = english_problem(rest)
-        if english is not None:
-            message.set("intent", {"name": english, "confidence": 1.0}, add_to_output=True)
-            return
+        rest = _without_numbers(message)
         if sum(1 for c in rest if "\u4e00" <= c <= "\u9fff") < PROBLEM_MIN_HAN:
             return
         ranking = [r for r in message.get("intent_ranking") or []

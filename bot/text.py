@@ -63,6 +63,17 @@ def to_traditional(text: str) -> str:
     return str(_converter("s2t").convert(text))
 
 
+_ACKNOWLEDGEMENT = re.compile(
+    r"(?:(?:好的?|好滴|好哒|好嘞|好吧|嗯+|恩+|哦+|噢+|喔+|ok|okay|ok的|行|可以|知道了|明白了?|收到了?|了解了?|懂了|"
+    r"对的?|是的|没问题|👌|👍|🆗|🙆|✔️?|✅)[\s,，。.!！~啦了呀哈嗯的吧]*){1,3}", re.I)
+
+
+def is_acknowledgement(text: str) -> bool:
+    """A message that only acknowledges: 嗯, 哦, ok, 👌, 好的 知道了, 嗯嗯 可以 (in Simplified)."""
+    stripped = text.strip()
+    return bool(stripped) and len(stripped) <= 12 and bool(_ACKNOWLEDGEMENT.fullmatch(stripped))
+
+
 def script_of(text: str) -> Optional[str]:
     """'hant' when ``text`` is written in Traditional, 'hans' in Simplified,
     None when it is both or neither (好的, numbers, e-mail, emoji)."""

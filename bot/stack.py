@@ -64,6 +64,8 @@ class StackSettings:
     cors_origins: Tuple[str, ...]
     #: signs the app's customer tokens (bot/identity.py); the channels and the dev login read it
     customer_jwt_secret: str = ""
+    #: Rasa's channels file; the product's has only Kefu's guarded channels
+    credentials: Path = ROOT / "credentials.yml"
 
     @classmethod
     def from_env(cls) -> "StackSettings":
@@ -84,7 +86,16 @@ class StackSettings:
             action_token=os.environ.get("KEFU_ACTION_TOKEN") or stored_secret(data, "action_token"),
             cors_origins=_checked(cors_origins, os.environ.get("KEFU_CORS_ORIGINS", ""), host, handoff_port),
             customer_jwt_secret=_customer_secret(data),
+            credentials=_credentials(os.environ.get("KEFU_CREDENTIALS", "")),
         )
+
+
+def _credentials(raw: str) -> Path:
+    """KEFU_CREDENTIALS (relative to the checkout) or the product's credentials.yml."""
+    path = (ROOT / raw) if raw else ROOT / "credentials.yml"
+    if not path.is_file():
+        raise ConfigError(f"KEFU_CREDENTIALS={raw} 不存在 (no such file)")
+    return path
 
 
 def _customer_secret(data: Path) -> str:
@@ -219,7 +230,7 @@ class Stack:
                     python, "-m", "bot.rasa_main", "run", "--model", str(s.model_path), "--enable-api",
                     "--cors", *s.cors_origins,
                     "--interface", s.host, "--port", str(s.rasa_port),
-                    "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
+                    "--credentials", str(s.credentials), "--endpoints", "endpoints.yml",
                 ],
                 f"http://{s.host}:{s.rasa_port}/",
             ),
@@ -268,7 +279,7 @@ class Stack:
     def urls(self) -> Dict[str, str]:
         s = self.settings
         out = {
-            "客户 REST 接口 (customer REST)": f"http://{s.host}:{s.rasa_port}/webhooks/rest/webhook",
+            "客户 REST 接口 (customer REST)": f"http://{s.host}:{s.rasa_port}/webhooks/kefu/webhook",
             "客户 socket.io (in-app chat)": f"http://{s.host}:{s.rasa_port}/socket.io",
             "动作服务器 (action server)": f"http://{s.host}:{s.actions_port}/health",
         }

@@ -51,12 +51,12 @@ def stack(data_dir: Path) -> Iterator[RunningStack]:
 
 def test_prints_the_urls(stack: RunningStack) -> None:
     text = "".join(stack.lines)
-    assert f"{stack.rasa}/webhooks/rest/webhook" in text
+    assert f"{stack.rasa}/webhooks/kefu/webhook" in text
     assert "socket.io" in text
 
 
 def test_rest_channel_greets_in_chinese(stack: RunningStack) -> None:
-    reply = httpx.post(f"{stack.rasa}/webhooks/rest/webhook", json={"sender": "a", "message": "您好"}, timeout=30)
+    reply = httpx.post(f"{stack.rasa}/webhooks/kefu/webhook", json={"sender": "a", "message": "您好"}, timeout=30)
     assert reply.status_code == 200
     texts = [m.get("text", "") for m in reply.json()]
     assert texts and "您好" in texts[0]
@@ -82,14 +82,14 @@ def test_socketio_channel_greets_in_chinese(stack: RunningStack) -> None:
 
 
 def test_request_human_is_answered_from_the_domain(stack: RunningStack) -> None:
-    reply = httpx.post(f"{stack.rasa}/webhooks/rest/webhook", json={"sender": "b", "message": "转人工"}, timeout=30)
+    reply = httpx.post(f"{stack.rasa}/webhooks/kefu/webhook", json={"sender": "b", "message": "转人工"}, timeout=30)
     assert reply.status_code == 200
     texts = " ".join(m.get("text", "") for m in reply.json())
     assert "人工" in texts or "客服" in texts
 
 
 def test_tracker_lives_in_redis(stack: RunningStack) -> None:
-    httpx.post(f"{stack.rasa}/webhooks/rest/webhook", json={"sender": "redis-check", "message": "您好"}, timeout=30)
+    httpx.post(f"{stack.rasa}/webhooks/kefu/webhook", json={"sender": "redis-check", "message": "您好"}, timeout=30)
     client = redis.Redis.from_url(stack.redis_url)
     assert any(b"redis-check" in key for key in client.keys("kefu*"))
 

@@ -153,6 +153,17 @@ def test_anonymous_callers_cannot_use_a_signed_in_conversation(live: Live) -> No
     assert len(live.tracker("app-cust-taken")["events"]) == before
 
 
+def test_rasas_stock_rest_channel_is_not_a_way_around_the_gate(live: Live) -> None:
+    """The stock `rest` channel skips the guard, the limits and the identity check:
+    posting as app-<sub> there reached a signed-in customer's verified conversation."""
+    live.say("x", WHERE_IS_MY_FOOD, live.token("cust-stock"))
+    before = len(live.tracker("app-cust-stock")["events"])
+    resp = httpx.post(f"{live.rasa}/webhooks/rest/webhook",
+                      json={"sender": "app-cust-stock", "message": WHERE_IS_MY_FOOD}, timeout=30)
+    assert resp.status_code == 404
+    assert len(live.tracker("app-cust-stock")["events"]) == before
+
+
 def test_another_customers_order_number_is_refused(live: Live) -> None:
     replies = live.say("x", f"帮我查一下外卖订单 {LIU_FOOD_ORDER}", live.token("cust-chen-2"))
     assert any((m.get("text") or "").startswith(template_prefix("utter_identity_order_other_phone")) for m in replies), replies

@@ -66,7 +66,7 @@ def customer_outbox(sender: str) -> str:
 
 
 def customer_token(sender: str) -> str:
-    """sha256 of the poll token handed out at escalation."""
+    """Hash: sha256 of each poll token handed out → the outbox id its view starts after."""
     return CUSTOMER_TOKEN_PREFIX + sender
 
 

@@ -372,6 +372,25 @@ class Claim:
     seq: int
 
 
+#: KEYS: token hash, customer outbox; ARGV: token sha256, ttl. The token's view
+#: starts after the outbox's newest message, read and written in one step.
+_ISSUE_TOKEN_LUA = """
+if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then redis.call('DEL', KEYS[1]) end
+local newest = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+local start = '0'
+if newest[1] then start = newest[1][1] end
+redis.call('HSET', KEYS[1], ARGV[1], start)
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
+return start
+"""
+
+
+def _stream_position(stream_id: str) -> Tuple[int, int]:
+    """'1700000000000-3' → (1700000000000, 3); '0', '' or '-' → (0, 0)."""
+    ms, _, seq = (stream_id or "0").partition("-")
+    return (int(ms), int(seq or 0)) if ms.isdigit() else (0, 0)
+
+
 class HandoffQueue:
     """Tickets in Redis. Construct freely: nothing connects until first use."""
 
@@ -656,11 +675,20 @@ class HandoffQueue:
 
     @_redis_errors
     async def set_customer_token(self, sender: str, token_sha256: str) -> None:
-        await self.redis.set(keys.customer_token(sender), token_sha256, ex=self.closed_ttl)
+        """Add a poll token that sees only the messages queued after now.
+
+        One token per escalation, kept side by side: a second 转人工 with the
+        same sender (the customer after a reload, or someone who learnt the
+        id) gets a token of its own that cannot read what the agent wrote
+        before, and the first token keeps working.
+        """
+        await self.redis.eval(_ISSUE_TOKEN_LUA, 2, keys.customer_token(sender), keys.customer_outbox(sender),
+                              token_sha256, self.closed_ttl)
 
     @_redis_errors
-    async def customer_token(self, sender: str) -> Optional[str]:
-        raw = await self.redis.get(keys.customer_token(sender))
+    async def customer_token_start(self, sender: str, token_sha256: str) -> Optional[str]:
+        """The outbox id a token's view starts after, or None for an unknown token."""
+        raw = await self.redis.hget(keys.customer_token(sender), token_sha256)
         return str(raw) if raw else None
 
     @_redis_errors
@@ -674,8 +702,11 @@ class HandoffQueue:
         return str(message_id)
 
     @_redis_errors
-    async def customer_messages(self, sender: str, after: str = "0", count: int = 100) -> List[Dict[str, Any]]:
-        start = "-" if after in ("", "-", "0") else f"({after}"
+    async def customer_messages(self, sender: str, after: str = "0", count: int = 100,
+                                since: str = "0") -> List[Dict[str, Any]]:
+        """Messages queued for a REST customer after `after`, never before `since` (the token's start)."""
+        first = max(after, since, key=_stream_position)
+        start = "-" if _stream_position(first) == (0, 0) else f"({first}"
         rows = await self.redis.xrange(keys.customer_outbox(sender), min=start, max="+", count=count)
         return [dict(json.loads(f["data"]), id=str(mid)) for mid, f in rows]
 

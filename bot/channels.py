@@ -315,6 +315,47 @@ class KefuSocketIOInput(SocketIOInput):
         self.identity = CustomerVerifier()
         self._app: Optional[Sanic] = None
 
+    def _anonymous_session(self, sid: Text, proposed: Any) -> str:
+        """The page's remembered session id, unless it is an app- id or another
+        connected socket of this server holds it (a reload reconnects after its
+        old socket closed); then a fresh one."""
+        wanted = str(proposed or "")
+        if not wanted or reserved(wanted):
+            return uuid.uuid4().hex
+        assert self.sio is not None
+        try:
+            holders = [other for other, _ in self.sio.manager.get_participants(self.namespace or "/", wanted) if other != sid]
+        except KeyError:  # no room of that name in this namespace yet
+            holders = []
+        if holders:
+            logger.warning("socket.io session already held by a connected socket: a fresh one issued")
+            return uuid.uuid4().hex
+        return wanted
+
+    async def _confirm(self, sid: Text, session_id: str) -> None:
+        """Bind the socket to its conversation (room and socket.io session) and tell the page."""
+        assert self.sio is not None
+        if self.session_persistence:
+            entered = self.sio.enter_room(sid, session_id, namespace=self.namespace)
+            if inspect.isawaitable(entered):  # python-socketio >= 5.10 made it a coroutine
+                await entered
+            try:
+                async with self.sio.session(sid, namespace=self.namespace) as session:
+                    session["session_id"] = session_id
+            except KeyError:  # disconnected meanwhile
+                return
+        await self.sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+
+    async def _confirmed(self, sid: Text) -> Optional[str]:
+        """The session id confirmed to this anonymous socket, if any."""
+        assert self.sio is not None
+        try:
+            session = await self.sio.get_session(sid, namespace=self.namespace)
+        except KeyError:
+            return None
+        found = session.get("session_id")
+        return str(found) if found else None
+
     async def _customer(self, sid: Text) -> Optional[Customer]:
         """The customer this socket proved at connect, None for an anonymous one."""
         assert self.sio is not None
@@ -366,13 +407,9 @@ class KefuSocketIOInput(SocketIOInput):
             customer = await self._customer(sid)
             if customer is not None:  # the identity's conversation, whatever the page remembered
                 data["session_id"] = customer.sender
-            elif not data.get("session_id") or reserved(str(data["session_id"])):
-                data["session_id"] = uuid.uuid4().hex
-            if self.session_persistence:
-                entered = sio.enter_room(sid, data["session_id"], namespace=self.namespace)
-                if inspect.isawaitable(entered):  # python-socketio >= 5.10 made it a coroutine
-                    await entered
-            await sio.emit("session_confirm", data["session_id"], room=sid, namespace=self.namespace)
+            else:
+                data["session_id"] = self._anonymous_session(sid, data.get("session_id"))
+            await self._confirm(sid, str(data["session_id"]))
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
         async def handle_message(sid: Text, data: Dict) -> None:
@@ -381,13 +418,11 @@ class KefuSocketIOInput(SocketIOInput):
             if customer is not None:
                 sender_id = customer.sender
             elif self.session_persistence:
-                if not data.get("session_id"):
-                    logger.warning("socket.io message without session_id ignored")
-                    return
-                sender_id = str(data["session_id"])
-                if reserved(sender_id):
-                    logger.warning("socket.io message for a signed-in conversation without a token ignored")
-                    return
+                # the conversation confirmed to this socket, not whatever the payload names
+                sender_id = await self._confirmed(sid)
+                if sender_id is None:  # no session_request first: confirm one now
+                    sender_id = self._anonymous_session(sid, data.get("session_id"))
+                    await self._confirm(sid, sender_id)
             else:
                 sender_id = sid
             metadata = data.get(self.metadata_key) or {}

@@ -237,6 +237,69 @@ async def test_socketio_anonymous_cannot_take_a_signed_in_session(live: Live) ->
         await client.disconnect()
 
 
+async def _anonymous(live: Live) -> tuple["socketio.AsyncClient", "asyncio.Queue[str]", "asyncio.Queue[Dict[str, Any]]"]:
+    client = socketio.AsyncClient()
+    confirmed: "asyncio.Queue[str]" = asyncio.Queue()
+    answers: "asyncio.Queue[Dict[str, Any]]" = asyncio.Queue()
+    client.on("session_confirm", confirmed.put_nowait)
+    client.on("bot_uttered", answers.put_nowait)
+    await client.connect(live.rasa, socketio_path="/socket.io", transports=["websocket"])
+    return client, confirmed, answers
+
+
+async def test_socketio_a_second_client_cannot_join_a_connected_customers_session(live: Live) -> None:
+    """The audit: a second client with the victim's session_id received the victim's replies."""
+    victim, v_confirmed, v_answers = await _anonymous(live)
+    thief, t_confirmed, t_answers = await _anonymous(live)
+    try:
+        await victim.emit("session_request", {"session_id": "victim-page-id"})
+        assert await asyncio.wait_for(v_confirmed.get(), 30) == "victim-page-id"
+        await thief.emit("session_request", {"session_id": "victim-page-id"})
+        stolen = await asyncio.wait_for(t_confirmed.get(), 30)
+        assert stolen != "victim-page-id"
+        await victim.emit("user_uttered", {"message": f"我的手机号 {CHEN}", "session_id": "victim-page-id"})
+        assert await asyncio.wait_for(v_answers.get(), 60)
+        await asyncio.sleep(2)
+        assert t_answers.empty()
+    finally:
+        await victim.disconnect()
+        await thief.disconnect()
+
+
+async def test_socketio_messages_go_to_the_sockets_own_session(live: Live) -> None:
+    """A socket writes only to the conversation confirmed to it, whatever session_id its payload names."""
+    owner, o_confirmed, _ = await _anonymous(live)
+    other, x_confirmed, x_answers = await _anonymous(live)
+    try:
+        await owner.emit("session_request", {"session_id": "owner-page-id"})
+        await asyncio.wait_for(o_confirmed.get(), 30)
+        await other.emit("session_request", {"session_id": "other-page-id"})
+        assert await asyncio.wait_for(x_confirmed.get(), 30) == "other-page-id"
+        before = len(live.tracker("owner-page-id")["events"])
+        await other.emit("user_uttered", {"message": "你好", "session_id": "owner-page-id"})
+        assert await asyncio.wait_for(x_answers.get(), 60)  # answered, in its own conversation
+        assert len(live.tracker("owner-page-id")["events"]) == before
+        assert live.tracker("other-page-id")["events"]
+    finally:
+        await owner.disconnect()
+        await other.disconnect()
+
+
+async def test_socketio_a_reload_keeps_the_conversation(live: Live) -> None:
+    """The customer's own page, reconnecting after the first socket closed, gets its session back."""
+    first, confirmed, _ = await _anonymous(live)
+    await first.emit("session_request", {"session_id": "reload-page-id"})
+    assert await asyncio.wait_for(confirmed.get(), 30) == "reload-page-id"
+    await first.disconnect()
+    await asyncio.sleep(0.5)
+    again, confirmed, _ = await _anonymous(live)
+    try:
+        await again.emit("session_request", {"session_id": "reload-page-id"})
+        assert await asyncio.wait_for(confirmed.get(), 30) == "reload-page-id"
+    finally:
+        await again.disconnect()
+
+
 # ---- dev login ---------------------------------------------------------------------------
 
 def test_dev_endpoint_is_404_unless_switched_on(live: Live) -> None:

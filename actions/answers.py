@@ -12,7 +12,8 @@ answer means for that question:
 - "did that solve it?": yes or thanks → glad, anything else?; 没解决 → a
   person; 不用了 / goodbye → the rating question;
 - "anything else?": no, thanks or goodbye → the rating question;
-- the rating question: to action_rate (5, 5分, 五星, 满意 …; 1-2 → a person).
+- the rating question: to action_rate (5, 5分, 五星, 满意 …; 1-2 → a person);
+- the second factor (last four digits, surname): actions/second_factor.py.
 """
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ from actions import policy
 from actions.anger import anger_due, anger_handoff
 from actions.closing import ask_rating
 from actions.common import current_order, handoff, money, order_vars, service, summary
+from actions.second_factor import PENDING as SECOND_FACTOR
+from actions.second_factor import answer_factor
 from bot.text import to_simplified
 
 #: offers the customer accepts or declines, and the action that carries them out
@@ -101,6 +104,9 @@ class ActionAnswer(Action):
             if kind == "other" and intent in OFFER_INTENTS[pending]:
                 kind = "no" if _NEGATED.search(plain) else "yes"
             return self._offer(dispatcher, pending, kind)
+        if pending == SECOND_FACTOR:
+            # "算了" instead of the digits or the surname: nothing is done
+            return answer_factor(dispatcher, tracker, declined=kind in ("no", "bye") and not re.search(r"\d", text))
         if pending in OPEN_QUESTIONS:
             if kind in ("no", "bye") and intent in ("deny", "goodbye"):
                 return self._declined(dispatcher)

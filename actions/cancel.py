@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import policy
 from actions.common import OrderAction, ask_resolved, money, order_vars, service, user_events
+from actions.second_factor import ActingOrderAction
 from actions.services.orders import Order
 
 
@@ -43,7 +44,7 @@ class ActionCancelCheck(OrderAction):
         return [SlotSet("pending", "cancel")]
 
 
-class ActionCancelExecute(OrderAction):
+class ActionCancelExecute(ActingOrderAction):
     def name(self) -> Text:
         return "action_cancel_execute"
 

@@ -8,7 +8,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import policy
-from actions.common import OrderAction, ask_resolved, order_vars, service
+from actions.common import OrderAction, answer_text, ask_resolved, order_vars, service
+from actions.second_factor import ActingOrderAction
 from actions.services.orders import Order
 
 
@@ -25,14 +26,16 @@ class ActionChangeInfoCheck(OrderAction):
         return ask_resolved()
 
 
-class ActionChangeInfoExecute(OrderAction):
+class ActionChangeInfoExecute(ActingOrderAction):
     """Records the customer's change request (their own words) for the platform."""
+
+    reads_answer = True
 
     def name(self) -> Text:
         return "action_change_info_execute"
 
     def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[EventType]:
-        text = (tracker.latest_message.get("text") or "").strip()
+        text = answer_text(tracker)
         if not policy.can_change_info(order):
             dispatcher.utter_message(response=f"utter_change_info_too_late_{order.order_type}", **order_vars(order))
             dispatcher.utter_message(response="utter_ask_resolved")

@@ -13,7 +13,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import policy
 from actions.services.orders import Order, OrderService, get_order_service
-from actions.validation import mask_order, mask_phone
+from actions.validation import mask_order, mask_phone, normalise_phone
+from bot.identity import CLAIMS_KEY
 from bot.text import conversation_script, to_script
 
 HANDOFF_REASONS = {
@@ -106,6 +107,22 @@ def current_order(tracker: Tracker) -> Optional[Order]:
     return service().find_order(order_id)
 
 
+def signed_in_phone(tracker: Tracker) -> Optional[str]:
+    """The phone of a customer signed in through the app, from the latest message.
+
+    Only the Kefu channels set this metadata, from a verified token (they strip
+    any client's own): it is as good as a verified identity.
+    """
+    customer = (tracker.latest_message.get("metadata") or {}).get(CLAIMS_KEY)
+    return normalise_phone(customer.get("phone")) if isinstance(customer, dict) else None
+
+
+def answer_text(tracker: Tracker) -> str:
+    """The customer's answer an action reads (an address, a description, an e-mail):
+    the one held while the second factor was asked (actions/second_factor.py), else the latest message."""
+    return str(tracker.get_slot("held_answer") or tracker.latest_message.get("text") or "").strip()
+
+
 def ask_resolved() -> List[EventType]:
     return [SlotSet("pending", "resolved")]
 
@@ -130,7 +147,14 @@ class OrderAction(Action, metaclass=ABCMeta):
         if order is None:
             dispatcher.utter_message(response="utter_order_unavailable")
             return [SlotSet("pending", None), SlotSet("verified", None), SlotSet("order_id", None)]
+        gated = self.before_acting(dispatcher, tracker, order)
+        if gated is not None:
+            return gated
         return self.handle(dispatcher, tracker, order)
+
+    def before_acting(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> Optional[List[EventType]]:
+        """Events that stop :meth:`handle` from running yet (the second factor), or None."""
+        return None
 
     @abstractmethod
     def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[EventType]:

@@ -8,7 +8,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import policy
-from actions.common import OrderAction, ask_resolved, handoff, money, order_vars, service, summary
+from actions.common import OrderAction, answer_text, ask_resolved, handoff, money, order_vars, service, summary
+from actions.second_factor import ActingOrderAction
 from actions.services.orders import Order
 from bot.text import to_simplified
 
@@ -26,6 +27,15 @@ def _reported_damage(tracker: Tracker) -> str:
         if event.get("event") == "user" and ((event.get("parse_data") or {}).get("intent") or {}).get("name") == "report_damage":
             return str(event.get("text") or "")
     return ""
+
+
+def _description(tracker: Tracker) -> str:
+    """What was damaged, in the customer's words: the answer to the question, or (for "好的")
+    the message that reported the damage ("米饭少给了一盒"); '' when neither describes it."""
+    description = answer_text(tracker)
+    if not policy.is_description(to_simplified(description)):
+        description = _reported_damage(tracker)
+    return description if policy.is_description(to_simplified(description)) else ""
 
 
 class ActionDamageCheck(OrderAction):
@@ -48,20 +58,23 @@ class ActionDamageCheck(OrderAction):
         return [SlotSet("pending", "damage_photo")]
 
 
-class ActionDamageClaim(OrderAction):
+class ActionDamageClaim(ActingOrderAction):
+    reads_answer = True
+
     def name(self) -> Text:
         return "action_damage_claim"
 
+    def acts_on(self, tracker: Tracker, order: Order) -> bool:
+        description = _description(tracker)
+        # no description yet (asked again, nothing paid) or over the limit (a person decides)
+        return bool(description) and not policy.over_limit(policy.damage_compensation(order, to_simplified(description)))
+
     def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[EventType]:
         svc = service()
-        description = (tracker.latest_message.get("text") or "").strip()
-        if not policy.is_description(to_simplified(description)):
-            # "好的": the message that reported the damage is the description
-            # ("米饭少给了一盒"); with none there either, ask once more
-            description = _reported_damage(tracker)
-            if not policy.is_description(to_simplified(description)):
-                dispatcher.utter_message(response="utter_damage_ask_description", items="、".join(item_names(order)))
-                return []
+        description = _description(tracker)
+        if not description:
+            dispatcher.utter_message(response="utter_damage_ask_description", items="、".join(item_names(order)))
+            return []
         amount = policy.damage_compensation(order, to_simplified(description))
         claim = svc.record_claim(order.order_id, item_names(order), description, amount)
         if policy.over_limit(amount):

@@ -21,11 +21,11 @@ from rasa_sdk.types import DomainDict
 from actions import policy
 from actions.anger import anger_due, anger_handoff
 from actions.common import current_order, localise, service
+from actions.common import signed_in_phone as _signed_in_phone
 from actions.orders import status_response, status_variables
 from actions.selection import pick
 from actions.services.orders import Order
 from actions.validation import mask_order, mask_phone, normalise_phone, parse_identity
-from bot.identity import CLAIMS_KEY
 from bot.text import to_simplified
 
 PROBLEM_RESPONSES = {
@@ -71,16 +71,6 @@ def _latest_entity(tracker: Tracker, name: str) -> Optional[str]:
     return None
 
 
-def _signed_in_phone(tracker: Tracker) -> Optional[str]:
-    """The phone of a customer signed in through the app, from the latest message.
-
-    Only the Kefu channels set this metadata, from a verified token (they strip
-    any client's own): it is as good as a verified identity.
-    """
-    customer = (tracker.latest_message.get("metadata") or {}).get(CLAIMS_KEY)
-    return normalise_phone(customer.get("phone")) if isinstance(customer, dict) else None
-
-
 class ValidateIdentityForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_identity_form"
@@ -109,7 +99,7 @@ class ValidateIdentityForm(FormValidationAction):
         ref = _latest_entity(tracker, "order_ref")
         if ref is not None:
             if ref.isdigit() and 1 <= int(ref) <= len(offered):
-                return self._success(dispatcher, tracker, offered[int(ref) - 1])
+                return self._success(dispatcher, tracker, offered[int(ref) - 1], via="phone")
             return self._pick_again(dispatcher, offered)
         candidates = [_latest_entity(tracker, "order_id"), _latest_entity(tracker, "phone_number"), str(slot_value or "")]
         parsed = parse_identity(str(slot_value or ""))
@@ -129,7 +119,12 @@ class ValidateIdentityForm(FormValidationAction):
                     dispatcher, tracker, "utter_identity_order_other_phone",
                     order_masked=mask_order(order.order_id), phone_masked=mask_phone(bound),
                 )
-            return self._success(dispatcher, tracker, order)
+            # the order number and its phone, both given: that is the second factor too
+            if tracker.get_slot("verified") and tracker.get_slot("order_id") == order.order_id:
+                return self._success(dispatcher, tracker, order)  # the check again for the next flow: as it was
+            typed = normalise_phone(_latest_entity(tracker, "phone_number")) or (
+                normalise_phone(tracker.get_slot("verified_phone")) if tracker.get_slot("verified_by") == "phone" else None)
+            return self._success(dispatcher, tracker, order, via="order", both=typed == order.phone)
         if parsed.kind == "phone":
             bound = _signed_in_phone(tracker) or normalise_phone(tracker.get_slot("verified_phone"))
             if bound and bound != parsed.value:
@@ -142,17 +137,17 @@ class ValidateIdentityForm(FormValidationAction):
             if of_type:
                 orders = of_type
             if len(orders) == 1:
-                return self._success(dispatcher, tracker, orders[0])
+                return self._success(dispatcher, tracker, orders[0], via="phone")
             # "139 0000 1111 川味小馆那单酸菜鱼洒了": the same message may already say which
             named = pick(to_simplified(str(tracker.latest_message.get("text") or "")), orders)
             if len(named) == 1:
-                return self._success(dispatcher, tracker, named[0])
+                return self._success(dispatcher, tracker, named[0], via="phone")
             return {**_offer_orders(dispatcher, parsed.value, orders), "phone_number": parsed.value}
         if offered:
             text = to_simplified(str(tracker.latest_message.get("text") or ""))
             chosen = pick(text, offered)
             if len(chosen) == 1:
-                return self._success(dispatcher, tracker, chosen[0])
+                return self._success(dispatcher, tracker, chosen[0], via="phone")
             if 1 < len(chosen) < len(offered):
                 dispatcher.utter_message(response="utter_identity_pick_narrowed", count=len(chosen))
                 return {"order_id": None, "candidate_orders": [o.order_id for o in chosen], "identity_reask": False}
@@ -201,7 +196,11 @@ class ValidateIdentityForm(FormValidationAction):
             events.append(SlotSet("current_flow", before))
         return events
 
-    def _success(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> Dict[Text, Any]:
+    def _success(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order,
+                 via: Optional[str] = None, both: bool = False) -> Dict[Text, Any]:
+        """Verified. ``via``: what identified the customer ("order" number or "phone"),
+        which decides the second factor asked before acting (actions/second_factor.py);
+        None keeps the earlier one. ``both``: the order number and its phone were given."""
         already = tracker.get_slot("verified") and tracker.get_slot("order_id") == order.order_id
         if not already:
             dispatcher.utter_message(
@@ -219,6 +218,8 @@ class ValidateIdentityForm(FormValidationAction):
             "candidate_orders": None,
             "identity_reask": False,
             "order_masked": mask_order(order.order_id),
+            "verified_by": via or tracker.get_slot("verified_by"),
+            **({"factor_ok": order.order_id} if both else {}),
         }
 
     def _fail(self, dispatcher: CollectingDispatcher, tracker: Tracker, response: str, **variables: Any) -> Dict[Text, Any]:

@@ -8,6 +8,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import OrderAction, ask_resolved, money, order_vars, service
+from actions.second_factor import ActingOrderAction
 from actions.services.orders import Order
 from actions.validation import mask_email, normalise_email
 
@@ -15,6 +16,9 @@ INVOICEABLE = {"completed", "delivered"}
 
 
 def _email_in_message(tracker: Tracker) -> Optional[str]:
+    held = tracker.get_slot("held_answer")
+    if held:  # the e-mail given before the second factor was asked
+        return normalise_email(held)
     for entity in tracker.latest_message.get("entities") or []:
         if entity.get("entity") == "email":
             email = normalise_email(str(entity.get("value")))
@@ -36,7 +40,9 @@ class ActionInvoiceCheck(OrderAction):
         return [SlotSet("pending", "invoice_email")]
 
 
-class ActionInvoiceRecord(OrderAction):
+class ActionInvoiceRecord(ActingOrderAction):
+    reads_answer = True
+
     def name(self) -> Text:
         return "action_invoice_record"
 

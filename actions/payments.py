@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import policy
 from actions.common import OrderAction, ask_resolved, handoff, money, order_vars, service, summary
+from actions.second_factor import ActingOrderAction
 from actions.services.orders import Order, Payment
 
 
@@ -44,7 +45,7 @@ class ActionPaymentCheck(OrderAction):
         return [SlotSet("pending", "payment_refund")]
 
 
-class ActionPaymentRefundExecute(OrderAction):
+class ActionPaymentRefundExecute(ActingOrderAction):
     def name(self) -> Text:
         return "action_payment_refund_execute"
 

@@ -38,6 +38,14 @@ def identity_max_attempts() -> int:
     return int(P()["identity"]["max_failed_attempts"])
 
 
+def second_factor_required() -> bool:
+    return bool(P()["identity"].get("second_factor", True))
+
+
+def second_factor_max_attempts() -> int:
+    return int(P()["identity"].get("second_factor_max_attempts", 2))
+
+
 def anger_threshold() -> int:
     return int(P()["anger"]["handoff_after_angry_messages"])
 

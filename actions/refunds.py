@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import policy
 from actions.common import OrderAction, ask_resolved, handoff, money, order_vars, service, summary
+from actions.second_factor import ActingOrderAction
 from actions.services.orders import Order
 
 NOT_ELIGIBLE = {
@@ -52,7 +53,7 @@ class ActionRefundCheck(OrderAction):
         return [SlotSet("pending", "refund")]
 
 
-class ActionRefundExecute(OrderAction):
+class ActionRefundExecute(ActingOrderAction):
     def name(self) -> Text:
         return "action_refund_execute"
 

@@ -171,3 +171,25 @@ def mask_email(email: Optional[str]) -> str:
         return "***"
     local, domain = email.split("@", 1)
     return f"{local[:1]}***@{domain}"
+
+
+_SURNAME_NOISE = re.compile(r"[我是姓的叫啊呀哦嗯,，.。!！\s]|先生|女士|小姐|免贵")
+
+
+def owner_answer_matches(kind: str, answer: Optional[str], phone: str, name: str) -> bool:
+    """Whether ``answer`` is the second factor ``kind`` of an order placed with ``phone`` by ``name``.
+
+    - "phone_tail": the last four digits of the phone ("5678", "尾号５６７８"),
+      or the whole phone; exactly one run of digits, so a list of guesses fails.
+    - "surname": the account holder's surname, alone or with the given name
+      ("陈", "我姓陈", "陈女士", "陈小红"); a sentence naming several surnames fails.
+    """
+    text = fold(answer)
+    if kind == "phone_tail":
+        runs = re.findall(r"\d+", re.sub(r"(?<=\d)[\s-](?=\d)", "", text))
+        return len(runs) == 1 and len(phone) == 11 and runs[0] in (phone[-4:], phone)
+    if kind == "surname":
+        surname = re.sub(r"(先生|女士|小姐)$", "", name or "")
+        given = _SURNAME_NOISE.sub("", text)
+        return bool(surname) and 0 < len(given) <= 4 and given.startswith(surname)
+    return False

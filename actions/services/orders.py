@@ -19,6 +19,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Protocol, runtime_checkable
 
+from actions.validation import owner_answer_matches
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -86,6 +88,7 @@ class OrderService(Protocol):
     def cancel_order(self, order_id: str, fee: float, reason: str) -> Order: ...
     def reassign(self, order_id: str) -> Order: ...
     def change_order_info(self, order_id: str, request: str) -> Record: ...
+    def verify_owner(self, order_id: str, kind: str, answer: str) -> bool: ...
 
 
 SCHEMA = """
@@ -235,6 +238,19 @@ class SqliteOrderService:
                 "SELECT * FROM orders WHERE phone = ? ORDER BY created_at DESC LIMIT ?", (phone, limit)
             ).fetchall()
             return [self._order(db, row) for row in rows]
+
+    def verify_owner(self, order_id: str, kind: str, answer: str) -> bool:
+        """The second factor (actions/second_factor.py): is ``answer`` what only the
+        order's owner knows? A real platform replaces this (an SMS code, its own
+        account check); every attempt is audited, the answer itself never."""
+        with self._lock, self._connect() as db:
+            row = db.execute(
+                "SELECT o.phone, c.name FROM orders o JOIN customers c ON c.phone = o.phone WHERE o.order_id = ?",
+                ((order_id or "").upper(),),
+            ).fetchone()
+            ok = bool(row) and owner_answer_matches(kind, answer, row["phone"], row["name"])
+            self._audit(db, "verify_owner", order_id, kind=kind, ok=ok)
+        return ok
 
     def payments_for_order(self, order_id: str) -> List[Payment]:
         with self._connect() as db:

@@ -213,7 +213,7 @@ def test_supervisor_view(stack: LiveStack, scenario: Scenario, shot: Screenshots
     figures = httpx.get(f"{stack.handoff}/api/supervisor/stats", headers=stack.agent_headers("sup1")).json()
     expect(boss.locator("#c-queue")).to_have_text(str(figures["live"]["queue_total"]))
     safety = boss.locator("#chart-intents svg text[data-intent=report_safety]")
-    expect(safety).to_have_text("安全问题")
+    expect(safety).to_have_text("报告安全风险")
     row = next(r for r in figures["today"]["handoff_rate_by_intent"] if r["intent"] == "report_safety")
     assert row["rate"] == 1.0 and row["handoffs"] >= 1
     expect(boss.locator("#chart-intents")).to_contain_text("100%")

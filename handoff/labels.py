@@ -43,6 +43,9 @@ RECORD_STATUS_NAMES: Dict[str, str] = {
     "created": "已受理", "processing": "处理中", "approved": "已通过", "rejected": "已拒绝",
     "refunded": "已退款", "done": "已完成", "issued": "已发放",
 }
+#: what a revealed personal value is (bot.pii labels)
+PII_NAMES: Dict[str, str] = {"phone_number": "手机号", "email": "邮箱", "id_card": "身份证号", "bank_card": "银行卡号",
+                             "address": "地址"}
 OUTCOME_NAMES: Dict[str, str] = {"resolved": "已解决", "handback": "交回机器人", "left": "客户离开", "": "进行中"}
 
 #: console messages (not errors of one request: those carry their own detail)
@@ -51,7 +54,7 @@ MESSAGES: Dict[str, str] = {
     "send_failed": "发送失败:",
     "action_failed": "操作失败:",
     "claim_failed": "接入失败:",
-    "chat_lost": "会话 {customer} 已超时回到排队队列,您已不再接待该会话",
+    "chat_lost": "会话 {customer} 已不再由您接待(接待超时已回到排队队列,或已结束),请勿继续回复",
     "reconnected": "已重新连接,会话已同步",
     "forbidden_blocks": "含服务忌语,不能发送:",
     "you_warning": "请用“您”称呼客户,不要用“你”",
@@ -69,6 +72,11 @@ MESSAGES: Dict[str, str] = {
     "new_chat": "新会话",
     "new_reply": "新消息",
     "sent_twice": "该消息已发送过,没有重复发送",
+    "reveal": "查看原文",
+    "revealed": "{label}:{value}(查看已记录审计)",
+    "reveal_none": "该消息没有更多个人信息",
+    "note_added": "备注已保存(仅坐席可见)",
+    "sending": "发送中…",
 }
 SHORTCUTS: List[Dict[str, str]] = [
     {"keys": "Enter", "action": "发送回复(Shift+Enter 换行)"},
@@ -103,6 +111,6 @@ def all_labels() -> Dict[str, Any]:
         "priorities": PRIORITY_NAMES, "reasons": REASON_NAMES,
         "intents": dict(SMALL_TALK_LABELS, **INTENT_LABELS), "sentiments": SENTIMENT_NAMES,
         "skills": SKILL_NAMES, "flows": flow_names(), "statuses": status_names(),
-        "order_types": ORDER_TYPE_NAMES, "record_statuses": RECORD_STATUS_NAMES, "outcomes": OUTCOME_NAMES,
+        "order_types": ORDER_TYPE_NAMES, "pii": PII_NAMES, "record_statuses": RECORD_STATUS_NAMES, "outcomes": OUTCOME_NAMES,
         "messages": MESSAGES, "shortcuts": SHORTCUTS,
     }

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -28,6 +29,18 @@ DETAIL_LABELS = {
     "eta_minutes": "预计还需(分钟)", "promised_at": "承诺送达", "promised_pickup_at": "承诺接驾",
     "pickup_window": "取件时间", "delivered_at": "送达时间",
 }
+
+
+_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})")
+
+
+def shown(value: Any) -> str:
+    """A detail as an agent reads it: 2026-12-02T02:35:36 -> 12-02 02:35; personal data masked."""
+    text = str(value)
+    when = _ISO.match(text)
+    if when:
+        return f"{when[2]}-{when[3]} {when[4]}:{when[5]}"
+    return pii.mask_text(text)
 
 
 def default_path(data_dir: Path) -> Path:
@@ -97,10 +110,10 @@ class OrdersReader:
         if order is None:
             return None
         details = order["details"]
-        shown = [{"label": label, "value": pii.mask_text(str(details[key]))}
-                 for key, label in DETAIL_LABELS.items() if details.get(key) not in (None, "")]
+        rows = [{"label": label, "value": shown(details[key])}
+                for key, label in DETAIL_LABELS.items() if details.get(key) not in (None, "")]
         if details.get("address"):
-            shown.append({"label": "地址", "value": pii.mask_text(str(details["address"]))})
+            rows.append({"label": "地址", "value": pii.mask_text(str(details["address"]))})
 
         def records(kind: str) -> List[Dict[str, Any]]:
             return [{"id": r["record_id"], "amount": f"{float(r['amount']):.2f}",
@@ -114,7 +127,7 @@ class OrdersReader:
             "phone_masked": pii.mask_value("phone_number", order["phone"]),
             "amount": f"{float(order['amount']):.2f}",
             "created_at": order["created_at"],
-            "details": shown,
+            "details": rows,
             "refunds": records("refund"),
             "claims": records("claim"),
             "payments": [{"amount": f"{float(p['amount']):.2f}", "status": p["status"], "channel": p["channel"],

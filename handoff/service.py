@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import re
 import secrets
 import uuid
 from datetime import datetime, timezone
@@ -27,6 +28,9 @@ from handoff.queue import PRIORITIES, HandoffQueue, Message, NewTicket, priority
 from handoff.relay import Relay
 
 logger = logging.getLogger(__name__)
+
+#: how Rasa's tracker writes an intent the bridge triggered (EXTERNAL: EXTERNAL_handoff_resolved)
+BRIDGE_TRIGGER = re.compile(r"EXTERNAL: EXTERNAL_\w+")
 
 REASONS = ("safety", "request_human", "fallback", "identity_failed", "low_rating", "anger", "over_limit", "unresolved")
 
@@ -117,8 +121,8 @@ class HandoffService:
         transcript: List[Message] = []
         for item in payload.get("transcript") or []:
             text = str(item.get("text") or "")
-            if not text:
-                continue
+            if not text or (item.get("role") == "user" and BRIDGE_TRIGGER.fullmatch(text)):
+                continue  # Rasa's record of the bridge's own trigger intent is no customer turn
             transcript.append(
                 Message(role=str(item.get("role") or "user"), text=text, masked=await self.mask(text),
                         ts=_int(str(item.get("ts") or 0)), agent_name="")

@@ -77,6 +77,7 @@
     updateSend();
     ticketAction("/messages", { text: text, client_id: state.pending.client_id }).then(function (res) {
       state.pending = null;
+      delete state.drafts[id];
       if (state.active === id) { $("reply").value = ""; checkReply(); }
       if (res.duplicate) notice(msg("sent_twice"));
     }).catch(function (err) {

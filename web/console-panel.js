@@ -76,7 +76,7 @@
     if (!text || !id) return;
     K.API.call("POST", "/api/tickets/" + encodeURIComponent(id) + "/notes", { text: text }).then(function () {
       $("note").value = "";
-      K.notice(K.msg("note_added"));
+      K.notice(K.msg("note_added"), "ok");
       load({ id: id });
     }).catch(function (err) { K.notice(K.msg("action_failed") + err.message); });
   });

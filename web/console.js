@@ -38,9 +38,10 @@
   var $ = K.$ = function (id) { return document.getElementById(id); };
 
   var noticeTimer = null;
-  function notice(text) {
+  function notice(text, kind) {
     var node = $("notice");
     node.textContent = text;
+    node.className = "notice" + (kind ? " " + kind : "");
     node.hidden = false;
     clearTimeout(noticeTimer);
     noticeTimer = setTimeout(function () { node.hidden = true; }, 8000);
@@ -193,6 +194,7 @@
     tickQueue();
   }
   state.renderedIds = [];
+  state.drafts = {};  // ticket id -> unsent reply, kept when the agent switches chats
 
   // Wait time and SLA countdown, updated in place every second.
   function tickQueue() {
@@ -243,6 +245,7 @@
 
   K.forget = forget;
   function forget(id) {
+    delete state.drafts[id];
     delete state.chats[id];
     state.order = state.order.filter(function (x) { return x !== id; });
     if (state.active === id) {
@@ -330,8 +333,8 @@
     $("chat").hidden = !t;
     if (!t) return;
     if (state.shown !== t.id) {  // another chat: its own draft, no selection carried over
-      if (state.shown && state.chats[state.shown]) state.chats[state.shown].draft = $("reply").value;
-      $("reply").value = t.draft || "";
+      if (state.shown) state.drafts[state.shown] = $("reply").value;
+      $("reply").value = state.drafts[t.id] || "";
       $("transfer-to").value = "";
       $("handback-flow").value = "";
       state.pending = null;

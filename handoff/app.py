@@ -223,19 +223,8 @@ async def me(request: Request) -> Response:
 
 
 async def queue_list(request: Request) -> Response:
-    svc = service_of(request)
     agent = agent_of(request)
-    waiting = await svc.queue.waiting()
-    eligible = await svc.queue.eligible(agent.id, agent.skills, [t["id"] for t in waiting])
-    tickets = []
-    for t in waiting:
-        view = await svc.ticket_view(t, transcript=False)
-        # may this agent claim it now; else what it needs (the console marks it)
-        view["eligible"] = eligible.get(t["id"], True)
-        view["required_skill"] = t.get("required_skill", "")
-        view["reserved"] = bool(t.get("reserved_for")) and t.get("reserved_for") != agent.id
-        tickets.append(view)
-    return ok({"tickets": tickets})
+    return ok({"tickets": await service_of(request).queue_for(agent)})
 
 
 async def my_chats(request: Request) -> Response:

@@ -238,6 +238,19 @@ class HandoffService:
             view["transcript"] = [m.for_agent() for m in await self.queue.transcript(ticket["sender"])]
         return view
 
+    async def queue_for(self, agent: Agent) -> List[Dict[str, Any]]:
+        """The waiting tickets (masked), each marked with whether this agent may claim it now."""
+        waiting = await self.queue.waiting()
+        eligible = await self.queue.eligible(agent.id, agent.skills, [t["id"] for t in waiting])
+        views = []
+        for t in waiting:
+            view = await self.ticket_view(t, transcript=False)
+            view["eligible"] = eligible.get(t["id"], True)
+            view["required_skill"] = t.get("required_skill", "")
+            view["reserved"] = bool(t.get("reserved_for")) and t.get("reserved_for") != agent.id
+            views.append(view)
+        return views
+
     async def visible_ticket(self, agent: Agent, ticket_id: str) -> Dict[str, str]:
         """Waiting tickets are visible to every agent; held ones only to the holder."""
         ticket = await self.queue.ticket(ticket_id)
@@ -287,7 +300,12 @@ class HandoffService:
                 return {"id": "" if first == "pending" else first, "delivered": True, "duplicate": True}
         sender = ticket["sender"]
         metadata = {"from": "agent", "agent_name": agent.name}
-        message_id, _, _ = await self.queue.append(sender, "agent", text, await self.mask(text), agent.name)
+        try:
+            message_id, _, _ = await self.queue.append(sender, "agent", text, await self.mask(text), agent.name)
+        except Exception:
+            if client_id:  # not stored: a retry with the same key must be sent, not called a duplicate
+                await self.queue.redis.delete(keys.sent(ticket_id, client_id))
+            raise
         if client_id:
             await self.queue.redis.set(keys.sent(ticket_id, client_id), message_id, ex=86400)
         await self.relay.to_customer(sender, ticket.get("channel", ""), {"text": text, "metadata": metadata})

@@ -348,7 +348,7 @@
     var named = intents(t.intents, reason);
     $("t-intents").textContent = named;
     $("t-intents-sep").hidden = !named;
-    $("t-order").textContent = t.variables && t.variables.order_masked || (t.order_ref ? "…" + t.order_ref.slice(-4) : "—");
+    $("t-order").textContent = t.order_ref || "—";  // an order number is no personal data (README, 个人数据)
     var mood = (t.sentiment && (t.sentiment.label || t.sentiment)) || "";
     $("t-sentiment").textContent = L.sentiments[mood] || mood || "—";
     $("t-customer").textContent = t.customer || "";

@@ -48,6 +48,11 @@ PII_NAMES: Dict[str, str] = {"phone_number": "手机号", "email": "邮箱", "id
                              "address": "地址"}
 OUTCOME_NAMES: Dict[str, str] = {"resolved": "已解决", "handback": "交回机器人", "left": "客户离开", "": "进行中"}
 
+#: who wrote a transcript line
+ROLE_NAMES: Dict[str, str] = {"user": "客户", "customer": "客户", "bot": "机器人", "agent": "人工客服", "system": "系统"}
+#: the customer panel's order fields
+PANEL_FIELDS: Dict[str, str] = {"order": "订单", "status": "状态", "phone": "手机", "amount": "金额", "refunds": "退款",
+                                "claims": "理赔"}
 #: console messages (not errors of one request: those carry their own detail)
 MESSAGES: Dict[str, str] = {
     "network": "网络连接失败,请检查网络后重试",
@@ -77,6 +82,26 @@ MESSAGES: Dict[str, str] = {
     "reveal_none": "该消息没有更多个人信息",
     "note_added": "备注已保存(仅坐席可见)",
     "sending": "发送中…",
+    "send": "发送",
+    "title": "客服工作台",
+    "title_p0": "【P0 安全】",
+    "duration_m": "{m}分{s}秒",
+    "duration_s": "{s}秒",
+    "waited": "等待 {t}",
+    "sla_left": "剩余 {t}",
+    "sla_over": "已超时 {t}",
+    "card_sub": "原因:{reason} · 意图:{intents} · 客户:{customer}",
+    "claim": "接入",
+    "claim_label": "接入 {priority} 客户 {customer} {summary}{why}",
+    "unread_label": "{n} 条未读",
+    "minutes_ago": "{n} 分钟前",
+    "ws_on": "实时连接",
+    "ws_off": "连接断开,重连中…",
+    "forbidden_item": "“{phrase}”是服务忌语,建议:{suggestion}",
+    "reveal_label": "查看原文(会记录审计)",
+    "order_line": "{type}订单 {order}",
+    "history_agent": "坐席 {name}",
+    "history_notes": " · 备注 {n} 条",
 }
 SHORTCUTS: List[Dict[str, str]] = [
     {"keys": "Enter", "action": "发送回复(Shift+Enter 换行)"},
@@ -111,6 +136,7 @@ def all_labels() -> Dict[str, Any]:
         "priorities": PRIORITY_NAMES, "reasons": REASON_NAMES,
         "intents": dict(SMALL_TALK_LABELS, **INTENT_LABELS), "sentiments": SENTIMENT_NAMES,
         "skills": SKILL_NAMES, "flows": flow_names(), "statuses": status_names(),
-        "order_types": ORDER_TYPE_NAMES, "pii": PII_NAMES, "record_statuses": RECORD_STATUS_NAMES, "outcomes": OUTCOME_NAMES,
+        "order_types": ORDER_TYPE_NAMES, "pii": PII_NAMES,
+        "roles": ROLE_NAMES, "panel": PANEL_FIELDS, "record_statuses": RECORD_STATUS_NAMES, "outcomes": OUTCOME_NAMES,
         "messages": MESSAGES, "shortcuts": SHORTCUTS,
     }

@@ -41,7 +41,7 @@
     var problems = [];
     var blocked = false;
     state.forbidden.forEach(function (f) {
-      if (text.indexOf(f.phrase) >= 0) { blocked = true; problems.push("“" + f.phrase + "”是服务忌语,建议:" + f.suggestion); }
+      if (text.indexOf(f.phrase) >= 0) { blocked = true; problems.push(msg("forbidden_item", f)); }
     });
     if (/你(?!们)/.test(text)) problems.push(msg("you_warning"));
     state.blocked = blocked;
@@ -53,7 +53,7 @@
   K.checkReply = checkReply;
   function updateSend() {
     $("send").disabled = state.sending || state.blocked;
-    $("send").textContent = state.sending ? msg("sending") : "发送";
+    $("send").textContent = msg(state.sending ? "sending" : "send");
   }
   $("reply").addEventListener("input", function () { state.pending = null; checkReply(); });
 

@@ -25,14 +25,15 @@
     box.textContent = "";
     if (!order) { box.appendChild(el("p", "none", K.msg("no_order"))); return; }
     var dl = el("dl", "order");
-    row(dl, "订单", order.order_type + "订单 " + order.order_masked);
-    row(dl, "状态", order.status);
-    row(dl, "手机", order.phone_masked);
-    row(dl, "金额", "¥" + order.amount);
+    var F = L.panel;
+    row(dl, F.order, K.msg("order_line", { type: order.order_type, order: order.order_masked }));
+    row(dl, F.status, order.status);
+    row(dl, F.phone, order.phone_masked);
+    row(dl, F.amount, "¥" + order.amount);
     (order.details || []).forEach(function (d) { row(dl, d.label, d.value); });
     box.appendChild(dl);
-    records(box, "退款", order.refunds);
-    records(box, "理赔", order.claims);
+    records(box, F.refunds, order.refunds);
+    records(box, F.claims, order.claims);
   }
 
   function renderHistory(list) {
@@ -44,7 +45,8 @@
       li.appendChild(el("div", "when", new Date(h.created_at).toLocaleString("zh-CN", { hour12: false }) + " · " +
         (L.reasons[h.reason] || h.reason) + " · " + (L.outcomes[h.outcome] || h.outcome || h.state)));
       if (h.summary) li.appendChild(el("div", "summary", h.summary));
-      if (h.agent_name) li.appendChild(el("div", "sub", "坐席 " + h.agent_name + (h.notes ? " · 备注 " + h.notes + " 条" : "")));
+      if (h.agent_name) li.appendChild(el("div", "sub", K.msg("history_agent", { name: h.agent_name }) +
+        (h.notes ? K.msg("history_notes", { n: h.notes }) : "")));
       ol.appendChild(li);
     });
   }
@@ -86,7 +88,7 @@
   K.hooks.message.push(function (li, m) {
     if (m.role !== "user" || !m.id || !MASKED.test(m.text || "")) return;
     var button = el("button", "reveal link-dark", K.msg("reveal"));
-    button.setAttribute("aria-label", K.msg("reveal") + "(会记录审计)");
+    button.setAttribute("aria-label", K.msg("reveal_label"));
     var shown = el("ul", "revealed");
     var index = 0;
     button.addEventListener("click", function () {

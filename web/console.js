@@ -7,7 +7,8 @@
 (function () {
   "use strict";
   var K = window.KefuConsole = { hooks: { chat: [], message: [] } };
-  var L = K.L = { priorities: {}, reasons: {}, intents: {}, sentiments: {}, skills: {}, flows: {}, messages: {}, shortcuts: [], pii: {} };
+  var L = K.L = { priorities: {}, reasons: {}, intents: {}, sentiments: {}, skills: {}, flows: {}, messages: {}, shortcuts: [], pii: {},
+                  roles: {}, panel: {}, outcomes: {} };
   function msg(name, vars) {
     return String(L.messages[name] || name).replace(/\{(\w+)\}/g, function (all, k) { return vars && vars[k] !== undefined ? vars[k] : all; });
   }
@@ -122,8 +123,8 @@
   function updateTitle() {
     var unread = 0;
     Object.keys(state.chats).forEach(function (id) { unread += state.chats[id].unread || 0; });
-    var head = document.body.dataset.p0 === "1" ? "【P0 安全】" : state.newChat ? "【" + msg("new_chat") + "】" : "";
-    document.title = head + (unread ? "(" + unread + ")" : "") + "客服工作台";
+    var head = document.body.dataset.p0 === "1" ? msg("title_p0") : state.newChat ? "【" + msg("new_chat") + "】" : "";
+    document.title = head + (unread ? "(" + unread + ")" : "") + msg("title");
   }
   K.updateTitle = updateTitle;
   function clearAlerts() { document.body.dataset.p0 = ""; state.newChat = false; updateTitle(); }
@@ -151,7 +152,7 @@
 
   function formatSeconds(s) {
     var m = Math.floor(s / 60);
-    return (m ? m + "分" : "") + (s % 60) + "秒";
+    return m ? msg("duration_m", { m: m, s: s % 60 }) : msg("duration_s", { s: s });
   }
 
   function renderQueue() {
@@ -173,15 +174,17 @@
       row.appendChild(el("span", "sla"));
       li.appendChild(row);
       li.appendChild(el("div", "summary", t.summary));
-      li.appendChild(el("div", "sub", "原因:" + (L.reasons[t.reason] || t.reason) + " · 意图:" + (intents(t.intents, L.reasons[t.reason]) || "—") + " · 客户:" + t.customer));
+      li.appendChild(el("div", "sub", msg("card_sub", { reason: L.reasons[t.reason] || t.reason,
+        intents: intents(t.intents, L.reasons[t.reason]) || "—", customer: t.customer })));
       var why = "";
       if (t.eligible === false) {
         why = t.reserved ? msg("reserved") : msg("ineligible", { skill: L.skills[t.required_skill] || t.required_skill });
         li.appendChild(el("div", "why", why));
       }
-      var claim = el("button", "claim", "接入");
+      var claim = el("button", "claim", msg("claim"));
       claim.dataset.ticket = t.id;
-      claim.setAttribute("aria-label", "接入 " + (L.priorities[t.priority] || t.priority) + " 客户 " + t.customer + " " + (t.summary || "") + (why ? "(" + why + ")" : ""));
+      claim.setAttribute("aria-label", msg("claim_label", { priority: L.priorities[t.priority] || t.priority, customer: t.customer,
+        summary: t.summary || "", why: why ? "(" + why + ")" : "" }));
       claim.addEventListener("click", function () { claimTicket(t.id); });
       li.appendChild(claim);
       list.appendChild(li);
@@ -204,10 +207,10 @@
       var t = byId[li.dataset.ticket];
       if (!t) return;
       var waited = Math.round((Date.now() - new Date(t.created_at).getTime()) / 1000);
-      li.querySelector(".wait").textContent = "等待 " + formatSeconds(Math.max(waited, 0));
+      li.querySelector(".wait").textContent = msg("waited", { t: formatSeconds(Math.max(waited, 0)) });
       var left = Math.round((new Date(t.sla_deadline).getTime() - Date.now()) / 1000);
       var node = li.querySelector(".sla");
-      node.textContent = left < 0 ? "已超时 " + formatSeconds(-left) : "剩余 " + formatSeconds(left);
+      node.textContent = left < 0 ? msg("sla_over", { t: formatSeconds(-left) }) : msg("sla_left", { t: formatSeconds(left) });
       node.className = "sla" + (left < 0 ? " breached" : "");
       li.classList.toggle("breached", left < 0);
     });
@@ -298,7 +301,7 @@
       b.title = "Alt+" + (index + 1);
       if (t.unread) {
         var badge = el("span", "unread", t.unread);
-        badge.setAttribute("aria-label", t.unread + " 条未读");
+        badge.setAttribute("aria-label", msg("unread_label", { n: t.unread }));
         b.appendChild(badge);
       }
       b.addEventListener("click", function () { openChat(id); });
@@ -324,8 +327,6 @@
     });
   }
   K.openChat = openChat;
-
-  var WHO = { user: "客户", customer: "客户", bot: "机器人", agent: "人工客服", system: "系统" };
 
   function renderChat() {
     var t = state.chats[state.active];
@@ -367,7 +368,7 @@
     var node = $("t-presence");
     if (REST[t.channel]) {  // a REST customer has no page to be on: say when they last wrote
       var last = (t.transcript || []).filter(function (m) { return m.role === "user" && m.ts; }).pop();
-      var ago = last ? Math.max(0, Math.round((Date.now() - last.ts) / 60000)) + " 分钟前" : "—";
+      var ago = last ? msg("minutes_ago", { n: Math.max(0, Math.round((Date.now() - last.ts) / 60000)) }) : "—";
       node.textContent = msg("customer_rest", { ago: ago });
       node.className = "presence rest";
       return;
@@ -380,7 +381,7 @@
     var role = m.role || m.sender || "system";
     var li = el("li", "turn " + (role === "user" ? "customer" : role));
     li.dataset.id = m.id || "";
-    var who = el("div", "who", (WHO[role] || role) + (m.agent_name ? " · " + m.agent_name : ""));
+    var who = el("div", "who", (L.roles[role] || role) + (m.agent_name ? " · " + m.agent_name : ""));
     if (m.ts) { var ts = el("time", "ts", time(m.ts)); ts.dateTime = new Date(m.ts).toISOString(); who.appendChild(ts); }
     li.appendChild(who);
     li.appendChild(el("div", "text", m.text));
@@ -394,13 +395,13 @@
     var ws = new WebSocket(proto + location.host + "/ws/agent?token=" + encodeURIComponent(API.token) + "&last_id=" + encodeURIComponent(state.lastEventId));
     state.ws = ws;
     ws.onopen = function () {
-      $("ws-state").textContent = "实时连接"; $("ws-state").className = "conn on";
+      $("ws-state").textContent = msg("ws_on"); $("ws-state").className = "conn on";
       // every reconnect: what this agent holds now, and the queue, from the server
       if (state.wsOpened) { loadMyChats(); refreshQueue(); }
       state.wsOpened = true;
     };
     ws.onclose = function () {
-      $("ws-state").textContent = "连接断开,重连中…";
+      $("ws-state").textContent = msg("ws_off");
       $("ws-state").className = "conn off";
       setTimeout(connect, 1000);
     };

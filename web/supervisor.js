@@ -41,7 +41,10 @@
     opts = opts || {};
     container.textContent = "";
     if (!rows.length) { container.appendChild(Object.assign(document.createElement("p"), { className: "none", textContent: "暂无数据" })); return; }
-    var labelW = opts.labelWidth || 90, barW = 300, rowH = 26, width = labelW + barW + 70;
+    // drawn at the container's own width, never scaled: labels stay 12 px on any screen
+    var labelW = opts.labelWidth || 90, valueW = 112, rowH = 26;
+    var barW = Math.max(90, Math.min(320, (container.clientWidth || 480) - labelW - valueW - 4));
+    var width = labelW + barW + valueW;
     var root = svg("svg", { viewBox: "0 0 " + width + " " + (rows.length * rowH + 8), width: width, height: rows.length * rowH + 8,
                             role: "img", "aria-label": opts.title || "" });
     rows.forEach(function (r, i) {
@@ -65,7 +68,9 @@
   function columns(container, labels, values, color) {
     container.textContent = "";
     var max = Math.max.apply(null, values.concat([1]));
-    var colW = 48, gap = 18, h = 120, width = labels.length * (colW + gap) + gap;
+    var gap = 14, h = 120;
+    var colW = Math.max(30, Math.min(48, ((container.clientWidth || 340) - gap * (labels.length + 1)) / labels.length));
+    var width = labels.length * (colW + gap) + gap;
     var root = svg("svg", { viewBox: "0 0 " + width + " " + (h + 40), width: width, height: h + 40, role: "img" });
     labels.forEach(function (label, i) {
       var x = gap + i * (colW + gap);

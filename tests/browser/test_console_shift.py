@@ -50,6 +50,23 @@ def test_hand_back_to_a_real_flow(stack: LiveStack, scenario: Scenario, shot: Sc
     # The customer writes on: the bot answers (no person, no queue).
     replies = " ".join(m.get("text") or "" for m in stack.rest(sender, ORDER))
     assert replies and conversation_state(stack, sender) is None
+
+    # A customer not yet verified, handed back to the refund flow: its first question, the order number.
+    unverified = rest_customer_waiting(stack, "你好")
+    claim_in_console(agent, ticket_for(stack, unverified))
+    before = len(transcript(stack, unverified))
+    agent.select_option("#handback-flow", "refund")
+    agent.click("#handback")
+    agent.click("#confirm-ok")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(transcript(stack, unverified)) < before + 2:
+        time.sleep(0.3)
+    asked = [m["text"] for m in transcript(stack, unverified)[before:] if m["role"] == "bot"]
+    assert any("订单号" in t for t in asked), asked
+    assert not any(w in t for t in asked for w in FALLBACK_WORDS), asked
+    assert conversation_state(stack, unverified) is None
+    replies = " ".join(m.get("text") or "" for m in stack.rest(unverified, ORDER))
+    assert "退" in replies, replies  # the refund flow goes on with the order
     # A flow the bot does not have is refused by the bridge, not turned into fallbacks.
     again = rest_customer_waiting(stack, "我要退款")
     ticket = ticket_for(stack, again)

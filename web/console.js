@@ -267,6 +267,8 @@
     API.call("POST", "/api/chats/renew", { ticket_ids: ids }).then(function (data) {
       state.lease = data.lease_seconds || state.lease;
       (data.lost || []).forEach(function (l) { lose(l.id); });
+      // a lost chat is back in the queue; without a live WebSocket the queue is not refreshed otherwise
+      if ((data.lost || []).length || !state.ws || state.ws.readyState !== 1) refreshQueue();
     }).catch(function () { /* offline: the next round (or the WebSocket) renews */ }).then(next);
   }
 
@@ -316,6 +318,9 @@
     state.active = id;
     if (state.chats[id]) state.chats[id].unread = 0;
     renderTabs();
+    // show what we have at once: the tab, the chat pane and the composer's draft switch together,
+    // so nothing typed meanwhile lands in the other chat's draft
+    if (state.chats[id]) renderChat();
     return API.call("GET", "/api/tickets/" + encodeURIComponent(id)).then(function (ticket) {
       if (!state.chats[id]) return;
       ticket.unread = 0;

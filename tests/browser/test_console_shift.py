@@ -141,6 +141,7 @@ def test_lease_renewed_over_http_and_a_lost_chat_said_plainly(
     agent.unroute("**/api/chats/renew")
     expect(agent.locator("#notice")).to_contain_text("已不再由您接待", timeout=LEASE_SECONDS * 1000)
     expect(agent.locator(f"#tabs button[data-ticket='{ticket['id']}']")).to_have_count(0)
+    expect(agent.locator(f"#queue li.ticket[data-ticket='{ticket['id']}']")).to_be_visible()  # back in the queue
     shot(agent, "console-chat-lost-said-plainly")
 
 

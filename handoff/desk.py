@@ -13,7 +13,7 @@ from typing import Any, Dict, List
 from handoff import keys
 from handoff.agents import Agent
 from handoff.queue import HandoffQueue, _redis_errors
-from handoff.service import iso, _int
+from handoff.service import iso
 
 NOTES_MAX = 200
 HISTORY_MAX = 20
@@ -50,7 +50,7 @@ class Desk:
             if not data:
                 continue  # expired with the retention
             out.append({
-                "id": tid, "created_at": iso(_int(data.get("created_ms"))), "reason": data.get("reason", ""),
+                "id": tid, "created_at": iso(int(data.get("created_ms") or 0)), "reason": data.get("reason", ""),
                 "summary": data.get("summary", ""), "state": data.get("state", ""),
                 "outcome": data.get("outcome", ""), "agent_name": data.get("owner_name") or "",
                 "notes": len(await self.notes(tid)),

@@ -20,7 +20,6 @@ import hmac
 import json
 import logging
 import re
-from pathlib import Path
 from typing import Any, AsyncIterator, Dict, List, Optional
 
 import jsonschema
@@ -45,6 +44,8 @@ from handoff.exceptions import (
     Unauthorized,
 )
 from handoff.http_safety import SecurityHeaders, http_error, internal_error, security_headers
+from handoff import phrases
+from handoff.orders import OrdersReader, default_path as orders_path
 from handoff.outbox import Outbox
 from handoff.privacy import Masker
 from handoff.queue import HandoffQueue
@@ -65,7 +66,19 @@ _SENDER = {"type": "string", "pattern": SENDER_PATTERN}
 SCHEMAS: Dict[str, Dict[str, Any]] = {
     "AgentMessage": {
         "type": "object", "required": ["text"], "additionalProperties": False,
-        "properties": {"text": _TEXT},
+        "properties": {
+            "text": _TEXT,
+            # the console's idempotency key: a retried send is not sent twice
+            "client_id": {"type": "string", "pattern": r"^[A-Za-z0-9_\-]{8,64}$"},
+        },
+    },
+    "RenewChats": {
+        "type": "object", "required": ["ticket_ids"], "additionalProperties": False,
+        "properties": {"ticket_ids": {"type": "array", "maxItems": 50, "items": {"type": "string", "pattern": TICKET_PATTERN}}},
+    },
+    "Note": {
+        "type": "object", "required": ["text"], "additionalProperties": False,
+        "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 2000}},
     },
     "Transfer": {
         "type": "object", "additionalProperties": False,
@@ -210,10 +223,8 @@ async def me(request: Request) -> Response:
 
 
 async def queue_list(request: Request) -> Response:
-    agent_of(request)
-    svc = service_of(request)
-    tickets = [await svc.ticket_view(t, transcript=False) for t in await svc.queue.waiting()]
-    return ok({"tickets": tickets})
+    agent = agent_of(request)
+    return ok({"tickets": await service_of(request).queue_for(agent)})
 
 
 async def my_chats(request: Request) -> Response:
@@ -231,6 +242,8 @@ async def get_ticket(request: Request) -> Response:
     agent = agent_of(request)
     svc = service_of(request)
     ticket = await svc.visible_ticket(agent, ticket_id_of(request))
+    if ticket.get("state") == "active" and ticket.get("owner") == agent.id:
+        await svc.queue.renew(ticket["id"], agent.id)  # its holder has it: the claim reached them
     return ok(await svc.ticket_view(ticket))
 
 
@@ -250,7 +263,7 @@ async def send_message(request: Request) -> Response:
     agent = agent_of(request)
     tid = ticket_id_of(request)
     body = await read_json(request, "AgentMessage")
-    return ok(await service_of(request).agent_message(agent, tid, body["text"]), 201)
+    return ok(await service_of(request).agent_message(agent, tid, body["text"], body.get("client_id", "")), 201)
 
 
 async def transfer(request: Request) -> Response:
@@ -281,8 +294,6 @@ async def reveal(request: Request) -> Response:
 
 async def scripts(request: Request) -> Response:
     agent_of(request)
-    import yaml
-
     from bot.responses import load_responses
 
     items = [
@@ -291,11 +302,7 @@ async def scripts(request: Request) -> Response:
         for variant in variants
         if isinstance(variant.get("text"), str)
     ]
-    forbidden_file = Path(__file__).resolve().parent.parent / "data" / "forbidden_phrases.yml"
-    forbidden: List[Dict[str, str]] = []
-    if forbidden_file.exists():
-        forbidden = list((yaml.safe_load(forbidden_file.read_text(encoding="utf-8")) or {}).get("forbidden") or [])
-    return ok({"scripts": items, "forbidden": forbidden})
+    return ok({"scripts": items, "forbidden": phrases.forbidden()})
 
 
 SUPERVISOR_SKILL = "supervisor"
@@ -588,6 +595,12 @@ def openapi_document() -> Dict[str, Any]:
         "/api/tickets/{ticket_id}/resolve": {"post": _op("Close as resolved and ask for a rating", agent, params=tp)},
         "/api/tickets/{ticket_id}/handback": {"post": _op("Hand the conversation back to the bot", agent, "Handback", tp)},
         "/api/tickets/{ticket_id}/reveal": {"post": _op("Reveal one masked value (audited)", agent, "Reveal", tp)},
+        "/api/labels": {"get": _op("Agent-facing names and messages, hand-back flows included", agent)},
+        "/api/chats/renew": {"post": _op("Renew the leases of the chats the console shows; which were lost", agent,
+                                         "RenewChats")},
+        "/api/tickets/{ticket_id}/context": {"get": _op("Customer panel: order, earlier conversations, notes (masked)",
+                                                        agent, params=tp)},
+        "/api/tickets/{ticket_id}/notes": {"post": _op("Add an internal note (agents only)", agent, "Note", tp, "201")},
         "/internal/escalate": {"post": _op("Put a conversation in the queue", internal, "Escalate", ok_status="201")},
         "/internal/customer-message": {"post": _op("A customer message during handoff", internal, "CustomerMessage")},
         "/internal/leave": {"post": _op("The customer leaves the queue", internal, "SenderOnly")},
@@ -643,6 +656,7 @@ def build_service(settings: Settings) -> HandoffService:
         queue=queue, agents=AgentDirectory(settings.agents_file), relay=Relay(queue, rasa, emitter),
         masker=Masker(), outbox=Outbox(settings.data_dir / default_path().name),
         escalations_per_hour=settings.escalations_per_hour,
+        orders=OrdersReader(orders_path(settings.data_dir)),
     )
 
 
@@ -728,6 +742,10 @@ def create_app(settings: Optional[Settings] = None, service: Optional[HandoffSer
         Route("/config.js", web_config, methods=["GET"]),
         customer_token_route(settings),  # dev-only demo sign-in, 404 unless KEFU_DEV_LOGIN=1
     ]
+    # imported here, not at the top: routes_agents uses this module's request helpers
+    from handoff.routes_agents import ROUTES as AGENT_ROUTES
+
+    routes[2:2] = AGENT_ROUTES
     app = Starlette(
         routes=routes,
         lifespan=lifespan,

@@ -111,6 +111,18 @@ class EscalationLimited(HandoffError):
     default_detail = "该会话本小时转人工次数已达上限"
 
 
+class ForbiddenPhrase(HandoffError):
+    """An agent message with a 服务忌语 (data/forbidden_phrases.yml): never sent, no override.
+
+    SERVICE_GUIDE.md says these are never said, and the phrase file says
+    一律不能出现, so the bridge refuses them whatever the console does.
+    """
+
+    code = "forbidden_phrase"
+    status = 422
+    default_detail = "回复含服务忌语,不能发送"
+
+
 class QueueUnavailable(HandoffError):
     code = "queue_unavailable"
     status = 503

@@ -103,3 +103,18 @@ def escalation_count(sender: str) -> str:
 def presence(sender: str) -> str:
     """Set while the customer's chat page is open (refreshed by its heartbeat)."""
     return f"{PREFIX}presence:{sender}"
+
+
+def sent(ticket_id: str, client_id: str) -> str:
+    """string: message id of an agent message already sent with this idempotency key (1 day)."""
+    return f"{PREFIX}sent:{ticket_id}:{client_id}"
+
+
+def notes(ticket_id: str) -> str:
+    """list: internal notes on a ticket (JSON, masked), for agents only; kept as long as the ticket."""
+    return f"{PREFIX}notes:{ticket_id}"
+
+
+def customer_tickets(sender: str) -> str:
+    """sorted set: ticket id -> created ms, every ticket of a conversation (the customer's history)."""
+    return f"{PREFIX}customer_tickets:{sender}"

@@ -118,8 +118,10 @@ local function eligible(tid, agent, skills, cutoff)
 end
 local function take(tid, agent, name, lease_ms)
   local k = tkey(tid)
+  -- confirmed = 0 until the console shows it has the chat (renew / read by its holder):
+  -- a claim whose reply was lost is not renewed by the WebSocket and goes back to its place
   redis.call('HSET', k, 'state', 'active', 'owner', agent, 'owner_name', name,
-             'claimed_ms', ARGV[2], 'reserved_for', '', 'expired_owner', '')
+             'claimed_ms', ARGV[2], 'reserved_for', '', 'expired_owner', '', 'confirmed', '0')
   redis.call('ZREM', P .. 'queue', tid)
   redis.call('ZADD', P .. 'leases', NOW + lease_ms, tid)
   redis.call('SADD', P .. 'agent_chats:' .. agent, tid)
@@ -223,7 +225,32 @@ local tid, agent, lease_ms = ARGV[3], ARGV[4], tonumber(ARGV[5])
 local err = owner_error(tid, agent)
 if err then return {'err', err} end
 redis.call('ZADD', P .. 'leases', NOW + lease_ms, tid)
+redis.call('HSET', tkey(tid), 'confirmed', '1')
 return {'ok', tid}
+"""
+
+# Renew what the agent holds and has confirmed (the WebSocket's heartbeat):
+# an unconfirmed claim is left to expire back to its old place.
+_RENEW_HELD = _PRELUDE + """
+local agent, lease_ms = ARGV[3], tonumber(ARGV[4])
+local out = {}
+for _, tid in ipairs(redis.call('SMEMBERS', P .. 'agent_chats:' .. agent)) do
+  if not owner_error(tid, agent) and redis.call('HGET', tkey(tid), 'confirmed') ~= '0' then
+    redis.call('ZADD', P .. 'leases', NOW + lease_ms, tid)
+    table.insert(out, tid)
+  end
+end
+return out
+"""
+
+# '1' / '0' per ticket id (ARGV[6..]): may this agent claim it now (the claim's own rule)
+_ELIGIBLE = _PRELUDE + """
+local agent, skills, cutoff = ARGV[3], ARGV[4], tonumber(ARGV[5])
+local out = {}
+for i = 6, #ARGV - 1 do
+  table.insert(out, eligible(ARGV[i], agent, skills, cutoff) and '1' or '0')
+end
+return out
 """
 
 _REAP = _PRELUDE + """
@@ -418,6 +445,8 @@ class HandoffQueue:
         self._claim = client.register_script(_CLAIM)
         self._claim_next = client.register_script(_CLAIM_NEXT)
         self._renew = client.register_script(_RENEW)
+        self._renew_held = client.register_script(_RENEW_HELD)
+        self._eligible = client.register_script(_ELIGIBLE)
         self._reap = client.register_script(_REAP)
         self._transfer = client.register_script(_TRANSFER)
         self._close = client.register_script(_CLOSE)
@@ -575,15 +604,16 @@ class HandoffQueue:
 
     @_redis_errors
     async def renew_all(self, agent_id: str) -> List[str]:
-        """Renew every lease the agent holds (their console is connected)."""
-        renewed = []
-        for tid in await self.redis.smembers(keys.agent_chats(agent_id)):
-            try:
-                await self.renew(str(tid), agent_id)
-                renewed.append(str(tid))
-            except HandoffError:
-                continue
-        return renewed
+        """Renew every lease the agent holds and has confirmed (their console is connected)."""
+        return [str(t) for t in await self._renew_held(args=self._argv(agent_id, self.lease_ms))]
+
+    @_redis_errors
+    async def eligible(self, agent_id: str, skills: Sequence[str], ticket_ids: Sequence[str]) -> Dict[str, bool]:
+        """Which of these waiting tickets the agent may claim now (same rule as the claim)."""
+        if not ticket_ids:
+            return {}
+        flags = await self._eligible(args=self._argv(agent_id, ",".join(skills), self._cutoff(), *ticket_ids))
+        return {tid: flag == "1" for tid, flag in zip(ticket_ids, flags)}
 
     @_redis_errors
     async def reap(self, limit: int = 100) -> List[str]:

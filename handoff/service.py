@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import re
 import secrets
 import uuid
 from datetime import datetime, timezone
@@ -17,14 +18,19 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from handoff.agents import Agent, AgentDirectory
 from handoff import keys
-from handoff.exceptions import BadRequest, EscalationLimited, NotInHandoff, TicketNotFound
+from handoff import labels, phrases
+from handoff.exceptions import BadRequest, EscalationLimited, ForbiddenPhrase, NotInHandoff, TicketNotFound
 from handoff.limits import DEFAULT_ESCALATIONS_PER_HOUR, WindowCounter
+from handoff.orders import OrdersReader
 from handoff.outbox import Outbox
 from handoff.privacy import Masker
 from handoff.queue import PRIORITIES, HandoffQueue, Message, NewTicket, priority_for
 from handoff.relay import Relay
 
 logger = logging.getLogger(__name__)
+
+#: how Rasa's tracker writes an intent the bridge triggered (EXTERNAL: EXTERNAL_handoff_resolved)
+BRIDGE_TRIGGER = re.compile(r"EXTERNAL: EXTERNAL_\w+")
 
 REASONS = ("safety", "request_human", "fallback", "identity_failed", "low_rating", "anger", "over_limit", "unresolved")
 
@@ -39,23 +45,6 @@ def mask_customer(sender: str) -> str:
         return sender[:1] + "***"
     keep = 3 if len(sender) >= 10 else 2
     return sender[:keep] + "****" + sender[-4:]
-
-
-def order_variables(order_ref: str) -> Dict[str, str]:
-    """Script variables for an order (masked), from the order service; {} if unknown."""
-    if not order_ref:
-        return {}
-    try:
-        from actions.common import order_vars
-        from actions.services.orders import get_order_service
-
-        order = get_order_service().find_order(order_ref)
-    except Exception as exc:  # the order service is optional for the bridge
-        logger.warning("order %s not looked up: %s", order_ref, exc)
-        return {}
-    if order is None:
-        return {}
-    return {k: str(v) for k, v in order_vars(order).items()}
 
 
 def _int(value: Optional[str]) -> int:
@@ -74,12 +63,14 @@ class HandoffService:
         masker: Masker,
         outbox: Optional[Outbox] = None,
         escalations_per_hour: int = DEFAULT_ESCALATIONS_PER_HOUR,
+        orders: Optional[OrdersReader] = None,
     ) -> None:
         self.queue = queue
         self.agents = agents
         self.relay = relay
         self.masker = masker
         self.outbox = outbox
+        self.orders = orders
         self.escalations = WindowCounter(queue.redis, 3600, escalations_per_hour)
 
     async def mask(self, text: str) -> str:
@@ -130,8 +121,8 @@ class HandoffService:
         transcript: List[Message] = []
         for item in payload.get("transcript") or []:
             text = str(item.get("text") or "")
-            if not text:
-                continue
+            if not text or (item.get("role") == "user" and BRIDGE_TRIGGER.fullmatch(text)):
+                continue  # Rasa's record of the bridge's own trigger intent is no customer turn
             transcript.append(
                 Message(role=str(item.get("role") or "user"), text=text, masked=await self.mask(text),
                         ts=_int(str(item.get("ts") or 0)), agent_name="")
@@ -152,6 +143,9 @@ class HandoffService:
             traditional=bool(payload.get("traditional")),
         )
         ticket_id, created = await self.queue.escalate(new)
+        if created:  # the customer's earlier conversations, for the console's panel
+            await self.queue.redis.zadd(keys.customer_tickets(new.sender), {ticket_id: self.queue.clock()})
+            await self.queue.redis.expire(keys.customer_tickets(new.sender), self.queue.retention_seconds)
         token = secrets.token_urlsafe(24)
         await self.queue.set_customer_token(new.sender, hashlib.sha256(token.encode()).hexdigest())
         status = await self.conversation(new.sender)
@@ -222,7 +216,8 @@ class HandoffService:
             "channel": ticket.get("channel", ""),
             "priority": ticket.get("priority", ""),
             "reason": ticket.get("reason", ""),
-            "intents": json.loads(ticket.get("intents") or "[]"),
+            # the bridge's own trigger intents (EXTERNAL_handoff_*) say nothing about the customer
+            "intents": [i for i in json.loads(ticket.get("intents") or "[]") if not str(i).startswith("EXTERNAL_")],
             "order_ref": ticket.get("order_ref", ""),
             "order_type": ticket.get("order_type", ""),
             "summary": ticket.get("summary", ""),
@@ -238,9 +233,23 @@ class HandoffService:
             view["position"] = await self.queue.position(ticket["id"])
         if transcript:
             view["customer_online"] = await self.queue.customer_online(ticket["sender"])
-            view["variables"].update(await asyncio.to_thread(order_variables, view["order_ref"]))
+            if self.orders is not None:
+                view["variables"].update(await asyncio.to_thread(self.orders.variables, view["order_ref"]))
             view["transcript"] = [m.for_agent() for m in await self.queue.transcript(ticket["sender"])]
         return view
+
+    async def queue_for(self, agent: Agent) -> List[Dict[str, Any]]:
+        """The waiting tickets (masked), each marked with whether this agent may claim it now."""
+        waiting = await self.queue.waiting()
+        eligible = await self.queue.eligible(agent.id, agent.skills, [t["id"] for t in waiting])
+        views = []
+        for t in waiting:
+            view = await self.ticket_view(t, transcript=False)
+            view["eligible"] = eligible.get(t["id"], True)
+            view["required_skill"] = t.get("required_skill", "")
+            view["reserved"] = bool(t.get("reserved_for")) and t.get("reserved_for") != agent.id
+            views.append(view)
+        return views
 
     async def visible_ticket(self, agent: Agent, ticket_id: str) -> Dict[str, str]:
         """Waiting tickets are visible to every agent; held ones only to the holder."""
@@ -270,15 +279,38 @@ class HandoffService:
         claim = await self.queue.claim_next(agent.id, agent.name, agent.skills)
         return await self.claimed(agent, claim.ticket_id, fresh=True)
 
-    async def agent_message(self, agent: Agent, ticket_id: str, text: str) -> Dict[str, Any]:
+    async def agent_message(self, agent: Agent, ticket_id: str, text: str, client_id: str = "") -> Dict[str, Any]:
+        """Send an agent's message once.
+
+        Refused with a forbidden phrase (no override: the service guide never
+        allows one). ``client_id`` is the console's idempotency key: a retry of
+        a send whose answer was slow or lost is answered with the first
+        message's id and not sent again.
+        """
         ticket = await self.queue.require_owner(ticket_id, agent.id)
+        found = phrases.forbidden_in(text)
+        if found:
+            raise ForbiddenPhrase("回复含服务忌语“" + "”“".join(f["phrase"] for f in found) + "”,不能发送;建议:"
+                                  + ";".join(f["suggestion"] for f in found if f["suggestion"]))
         await self.queue.renew(ticket_id, agent.id)
+        if client_id:
+            key = keys.sent(ticket_id, client_id)
+            if not await self.queue.redis.set(key, "pending", nx=True, ex=86400):
+                first = str(await self.queue.redis.get(key) or "")
+                return {"id": "" if first == "pending" else first, "delivered": True, "duplicate": True}
         sender = ticket["sender"]
         metadata = {"from": "agent", "agent_name": agent.name}
-        message_id, _, _ = await self.queue.append(sender, "agent", text, await self.mask(text), agent.name)
+        try:
+            message_id, _, _ = await self.queue.append(sender, "agent", text, await self.mask(text), agent.name)
+        except Exception:
+            if client_id:  # not stored: a retry with the same key must be sent, not called a duplicate
+                await self.queue.redis.delete(keys.sent(ticket_id, client_id))
+            raise
+        if client_id:
+            await self.queue.redis.set(keys.sent(ticket_id, client_id), message_id, ex=86400)
         await self.relay.to_customer(sender, ticket.get("channel", ""), {"text": text, "metadata": metadata})
         logged = await self.relay.log_bot(sender, text, metadata)
-        return {"id": message_id, "delivered": True, "logged_in_tracker": logged}
+        return {"id": message_id, "delivered": True, "logged_in_tracker": logged, "duplicate": False}
 
     async def transfer(self, agent: Agent, ticket_id: str, to_agent: str, skill: str) -> Dict[str, Any]:
         if not to_agent and not skill:
@@ -322,6 +354,8 @@ class HandoffService:
         return {"id": ticket_id, "state": "closed", "outcome": "resolved", "relayed": len(relayed)}
 
     async def handback(self, agent: Agent, ticket_id: str, flow: str) -> Dict[str, Any]:
+        if flow not in labels.flow_names():  # a flow the bot does not have ends in fallbacks
+            raise BadRequest("flow 不是机器人的流程:" + "、".join(labels.flow_names()))
         ticket = await self.queue.require_owner(ticket_id, agent.id)
         await self.queue.resolve(ticket_id, agent.id, "handback")
         relayed = await self._finish(ticket, "EXTERNAL_handoff_handback", {"flow": flow})

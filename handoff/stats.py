@@ -33,26 +33,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 from handoff import keys
+from handoff.labels import INTENT_LABELS
 from handoff.queue import PRIORITIES
 
 #: Rasa's RedisTrackerStore key prefix with ``key_prefix: "kefu"`` (endpoints.yml)
 TRACKER_PREFIX = "kefu:tracker:"
 #: intents that say nothing about what the customer needs
 SMALL_TALK = frozenset({"greet", "goodbye", "thank", "affirm", "deny", "inform", "rate", "out_of_scope", "nlu_fallback"})
-INTENT_LABELS: Dict[str, str] = {
-    "query_order_status": "查询订单",
-    "request_refund": "申请退款",
-    "report_delay": "反映延误",
-    "report_safety": "安全问题",
-    "payment_issue": "支付异常",
-    "cancel_order": "取消订单",
-    "complain_service": "投诉服务",
-    "report_damage": "货损",
-    "change_order_info": "修改订单",
-    "fee_dispute": "费用争议",
-    "request_invoice": "申请发票",
-    "request_human": "要求人工",
-}
 AGENT_OUTCOMES = frozenset({"resolved", "handback"})
 #: targets from the service manuals (SERVICE_GUIDE.md)
 TARGETS = {"satisfaction": 4.5, "first_contact_resolution": 0.85}

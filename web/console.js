@@ -1,48 +1,53 @@
 // Agent console: log in with a token, watch the live queue, claim, chat,
 // resolve / transfer / hand back. All customer text is rendered with
 // textContent (never innerHTML), so markup in a message shows as text.
+// Every agent-facing name and message comes from GET /api/labels
+// (handoff/labels.py); console-panel.js adds the customer panel and
+// console-keys.js the keyboard and the confirmations, through window.KefuConsole.
 (function () {
   "use strict";
-  var API = {
+  var K = window.KefuConsole = { hooks: { chat: [], message: [] } };
+  var L = K.L = { priorities: {}, reasons: {}, intents: {}, sentiments: {}, skills: {}, flows: {}, messages: {}, shortcuts: [], pii: {},
+                  roles: {}, panel: {}, outcomes: {} };
+  function msg(name, vars) {
+    return String(L.messages[name] || name).replace(/\{(\w+)\}/g, function (all, k) { return vars && vars[k] !== undefined ? vars[k] : all; });
+  }
+  K.msg = msg;
+  var API = K.API = {
     token: sessionStorage.getItem("kefu.agentToken") || "",
     call: function (method, path, body) {
       return fetch(path, {
         method: method,
         headers: { "Authorization": "Bearer " + API.token, "Content-Type": "application/json" },
         body: body === undefined ? undefined : JSON.stringify(body)
+      }).catch(function () {
+        // fetch's own TypeError ("Failed to fetch") is no message for an agent
+        var err = new Error(msg("network")); err.status = 0; err.code = "network"; throw err;
       }).then(function (resp) {
         return resp.json().catch(function () { return {}; }).then(function (data) {
-          if (!resp.ok) { var err = new Error(data.detail || data.error || ("HTTP " + resp.status)); err.status = resp.status; throw err; }
+          if (!resp.ok) {
+            var err = new Error(data.detail || data.error || ("HTTP " + resp.status));
+            err.status = resp.status; err.code = data.error || ""; throw err;
+          }
           return data;
         });
       });
     }
   };
-  var PRIORITY_NAMES = { P0: "P0 安全", P1: "P1 紧急", P2: "P2 普通" };
-  var REASON_NAMES = {
-    safety: "安全问题", request_human: "客户要求人工", fallback: "机器人未能理解", identity_failed: "身份核实未通过",
-    low_rating: "低评分", anger: "客户情绪激动", over_limit: "超出自动处理权限", unresolved: "问题未解决"
-  };
-  var INTENT_NAMES = {
-    query_order_status: "查询订单", request_refund: "申请退款", report_delay: "反映延误", report_safety: "安全问题",
-    payment_issue: "支付异常", cancel_order: "取消订单", complain_service: "投诉服务", report_damage: "货损",
-    change_order_info: "修改订单", fee_dispute: "费用争议", request_invoice: "申请发票", request_human: "要求人工",
-    greet: "问候", goodbye: "告别", thank: "感谢", affirm: "肯定", deny: "否定", inform: "补充信息",
-    out_of_scope: "超出范围", rate: "评分", nlu_fallback: "未识别"
-  };
-  function intents(list) { return (list || []).map(function (i) { return INTENT_NAMES[i] || i; }).join("、"); }
-  var SENTIMENT_NAMES = { calm: "平静", angry: "愤怒", urgent: "着急", negative: "不满" };
-  var state = { me: null, queue: [], chats: {}, active: null, scripts: [], forbidden: [], lastEventId: "0", ws: null };
-  var $ = function (id) { return document.getElementById(id); };
+  var state = K.state = { me: null, queue: [], chats: {}, order: [], active: null, scripts: [], forbidden: [], lastEventId: "0",
+                          ws: null, wsOpened: false, sending: false, pending: null, lease: 30, blocked: false };
+  var $ = K.$ = function (id) { return document.getElementById(id); };
 
   var noticeTimer = null;
-  function notice(text) {
+  function notice(text, kind) {
     var node = $("notice");
     node.textContent = text;
+    node.className = "notice" + (kind ? " " + kind : "");
     node.hidden = false;
     clearTimeout(noticeTimer);
-    noticeTimer = setTimeout(function () { node.hidden = true; }, 6000);
+    noticeTimer = setTimeout(function () { node.hidden = true; }, 8000);
   }
+  K.notice = notice;
 
   function el(tag, cls, text) {
     var node = document.createElement(tag);
@@ -50,6 +55,13 @@
     if (text !== undefined && text !== null) node.textContent = String(text);
     return node;
   }
+  K.el = el;
+  function intents(list, reason) {
+    var shown = (list || []).map(function (i) { return L.intents[i] || i; });
+    return shown.filter(function (name, i) { return name !== reason && shown.indexOf(name) === i; }).join("、");
+  }
+  function time(ms) { return ms ? new Date(ms).toLocaleTimeString("zh-CN", { hour12: false }) : ""; }
+  K.time = time;
 
   // ---- login -------------------------------------------------------------
   $("login-form").addEventListener("submit", function (event) {
@@ -58,18 +70,33 @@
     login();
   });
 
+  function applyLabels(labels) {
+    Object.keys(labels).forEach(function (k) { L[k] = labels[k]; });
+    var select = $("handback-flow");
+    select.length = 1;
+    Object.keys(L.flows).forEach(function (flow) {
+      var option = el("option", "", L.flows[flow]);
+      option.value = flow;
+      select.appendChild(option);
+    });
+  }
+
   function login() {
     if (!API.token) return;
     API.call("GET", "/api/me").then(function (me) {
       state.me = me;
       sessionStorage.setItem("kefu.agentToken", API.token);
+      return API.call("GET", "/api/labels");
+    }).then(function (labels) {
+      applyLabels(labels);
+      var me = state.me;
       $("login").hidden = true;
       $("app").hidden = false;
-      var SKILLS = { safety: "安全专员", general: "综合", refund: "退款", supervisor: "主管" };
-      $("me").textContent = me.name + "(" + (me.skills || []).map(function (k) { return SKILLS[k] || k; }).join("、") + ")";
+      $("me").textContent = me.name + "(" + (me.skills || []).map(function (k) { return L.skills[k] || k; }).join("、") + ")";
       $("supervisor-link").hidden = (me.skills || []).indexOf("supervisor") < 0;
-      return Promise.all([loadScripts(), refreshQueue(), loadMyChats()]);
-    }).then(connect).catch(function (err) {
+      K.hooks.login && K.hooks.login();
+      return Promise.all([K.loadScripts(), refreshQueue(), loadMyChats()]);
+    }).then(function () { connect(); renewLoop(); }).catch(function (err) {
       sessionStorage.removeItem("kefu.agentToken");
       $("login-error").textContent = err.status === 401 ? "令牌无效,请检查后重试" : "登录失败:" + err.message;
     });
@@ -80,52 +107,97 @@
     location.reload();
   });
 
+  // ---- alerts: sound and title for every new chat and reply ------------------
+  var audio = null;
+  function beep(freq, kind) {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      var osc = audio.createOscillator();
+      osc.frequency.value = freq;
+      osc.connect(audio.destination);
+      osc.start();
+      osc.stop(audio.currentTime + 0.25);
+    } catch (e) { /* no audio device: the title and the badges still show */ }
+    document.body.dataset[kind] = String(Number(document.body.dataset[kind] || 0) + 1);
+  }
+  function updateTitle() {
+    var unread = 0;
+    Object.keys(state.chats).forEach(function (id) { unread += state.chats[id].unread || 0; });
+    var head = document.body.dataset.p0 === "1" ? msg("title_p0") : state.newChat ? "【" + msg("new_chat") + "】" : "";
+    document.title = head + (unread ? "(" + unread + ")" : "") + msg("title");
+  }
+  K.updateTitle = updateTitle;
+  function clearAlerts() { document.body.dataset.p0 = ""; state.newChat = false; updateTitle(); }
+
   // ---- queue ---------------------------------------------------------------
   function refreshQueue() {
     return API.call("GET", "/api/queue").then(function (data) {
       var before = {};
       state.queue.forEach(function (t) { before[t.id] = true; });
+      var first = !state.queueLoaded;
+      state.queueLoaded = true;
       state.queue = data.tickets || [];
-      var newP0 = state.queue.some(function (t) { return t.priority === "P0" && !before[t.id]; });
+      var fresh = first ? [] : state.queue.filter(function (t) { return !before[t.id]; });
       renderQueue();
-      if (newP0) alertP0();
+      if (fresh.some(function (t) { return t.priority === "P0"; })) {
+        document.body.dataset.p0 = "1"; beep(880, "p0Sound");
+      } else if (fresh.length) {
+        state.newChat = true; beep(660, "chatSound");
+      }
+      if (first && state.queue.some(function (t) { return t.priority === "P0"; })) document.body.dataset.p0 = "1";
+      updateTitle();
     });
   }
-
-  function slaText(ticket) {
-    var left = Math.round((new Date(ticket.sla_deadline).getTime() - Date.now()) / 1000);
-    if (left < 0) return { text: "已超时 " + formatSeconds(-left), breached: true };
-    return { text: "剩余 " + formatSeconds(left), breached: false };
-  }
+  K.refreshQueue = refreshQueue;
 
   function formatSeconds(s) {
     var m = Math.floor(s / 60);
-    return (m ? m + "分" : "") + (s % 60) + "秒";
+    return m ? msg("duration_m", { m: m, s: s % 60 }) : msg("duration_s", { s: s });
   }
 
   function renderQueue() {
     var list = $("queue");
+    // keep the keyboard where it was: the same ticket's button after the re-render
+    var focused = document.activeElement && list.contains(document.activeElement) ? document.activeElement.dataset.ticket : null;
+    var focusedIndex = focused ? state.renderedIds.indexOf(focused) : -1;
     list.textContent = "";
     $("queue-count").textContent = state.queue.length;
-    if (!state.queue.length) list.appendChild(el("li", "queue-empty", "暂无排队客户"));
+    if (!state.queue.length) list.appendChild(el("li", "queue-empty", msg("queue_empty")));
+    state.renderedIds = state.queue.map(function (t) { return t.id; });
     state.queue.forEach(function (t) {
-      var li = el("li", "ticket " + t.priority);
+      var li = el("li", "ticket " + t.priority + (t.eligible === false ? " ineligible" : ""));
       li.dataset.ticket = t.id;
       li.dataset.priority = t.priority;
       var row = el("div", "row");
-      row.appendChild(el("span", "pri", PRIORITY_NAMES[t.priority] || t.priority));
+      row.appendChild(el("span", "pri", L.priorities[t.priority] || t.priority));
       row.appendChild(el("span", "wait"));
       row.appendChild(el("span", "sla"));
       li.appendChild(row);
       li.appendChild(el("div", "summary", t.summary));
-      li.appendChild(el("div", "sub", "原因:" + (REASON_NAMES[t.reason] || t.reason) + " · 意图:" + intents(t.intents) + " · 客户:" + t.customer));
-      var claim = el("button", "claim", "接入");
+      li.appendChild(el("div", "sub", msg("card_sub", { reason: L.reasons[t.reason] || t.reason,
+        intents: intents(t.intents, L.reasons[t.reason]) || "—", customer: t.customer })));
+      var why = "";
+      if (t.eligible === false) {
+        why = t.reserved ? msg("reserved") : msg("ineligible", { skill: L.skills[t.required_skill] || t.required_skill });
+        li.appendChild(el("div", "why", why));
+      }
+      var claim = el("button", "claim", msg("claim"));
+      claim.dataset.ticket = t.id;
+      claim.setAttribute("aria-label", msg("claim_label", { priority: L.priorities[t.priority] || t.priority, customer: t.customer,
+        summary: t.summary || "", why: why ? "(" + why + ")" : "" }));
       claim.addEventListener("click", function () { claimTicket(t.id); });
       li.appendChild(claim);
       list.appendChild(li);
     });
+    if (focused) {
+      var again = list.querySelector("button.claim[data-ticket='" + focused + "']") ||
+        list.querySelectorAll("button.claim")[Math.min(Math.max(focusedIndex, 0), state.queue.length - 1)];
+      (again || $("take-next")).focus();
+    }
     tickQueue();
   }
+  state.renderedIds = [];
+  state.drafts = {};  // ticket id -> unsent reply, kept when the agent switches chats
 
   // Wait time and SLA countdown, updated in place every second.
   function tickQueue() {
@@ -135,89 +207,156 @@
       var t = byId[li.dataset.ticket];
       if (!t) return;
       var waited = Math.round((Date.now() - new Date(t.created_at).getTime()) / 1000);
-      li.querySelector(".wait").textContent = "等待 " + formatSeconds(Math.max(waited, 0));
-      var sla = slaText(t);
+      li.querySelector(".wait").textContent = msg("waited", { t: formatSeconds(Math.max(waited, 0)) });
+      var left = Math.round((new Date(t.sla_deadline).getTime() - Date.now()) / 1000);
       var node = li.querySelector(".sla");
-      node.textContent = sla.text;
-      node.className = "sla" + (sla.breached ? " breached" : "");
-      li.classList.toggle("breached", sla.breached);
+      node.textContent = left < 0 ? msg("sla_over", { t: formatSeconds(-left) }) : msg("sla_left", { t: formatSeconds(left) });
+      node.className = "sla" + (left < 0 ? " breached" : "");
+      li.classList.toggle("breached", left < 0);
     });
-  }
-
-  function alertP0() {
-    document.title = "【P0 安全】客服工作台";
-    try {
-      var ctx = new (window.AudioContext || window.webkitAudioContext)();
-      var osc = ctx.createOscillator();
-      osc.frequency.value = 880;
-      osc.connect(ctx.destination);
-      osc.start();
-      osc.stop(ctx.currentTime + 0.4);
-      document.body.dataset.p0Sound = String(Number(document.body.dataset.p0Sound || 0) + 1);
-    } catch (e) { /* no audio device: the badge still shows */ }
-    document.body.dataset.p0 = "1";
   }
 
   setInterval(function () { if (!$("app").hidden) tickQueue(); }, 1000);
 
   // ---- chats -----------------------------------------------------------------
+  // The server's list is the truth: a chat the console shows that the agent no
+  // longer holds is said to be lost, plainly, and taken away.
   function loadMyChats() {
     return API.call("GET", "/api/chats").then(function (data) {
-      (data.tickets || []).forEach(function (t) { state.chats[t.id] = t; });
+      var held = {};
+      (data.tickets || []).forEach(function (t) {
+        held[t.id] = true;
+        var old = state.chats[t.id];
+        t.unread = old ? old.unread : 0;
+        state.chats[t.id] = t;
+        if (state.order.indexOf(t.id) < 0) state.order.push(t.id);
+      });
+      Object.keys(state.chats).forEach(function (id) { if (!held[id]) lose(id); });
       renderTabs();
-      if (!state.active && data.tickets && data.tickets.length) openChat(data.tickets[0].id);
+      if (state.active && state.chats[state.active]) openChat(state.active);
+      else if (!state.active && state.order.length) openChat(state.order[0]);
     });
+  }
+  K.loadMyChats = loadMyChats;
+
+  function lose(id) {
+    var t = state.chats[id];
+    if (!t) return;
+    if (!t.closing) notice(msg("chat_lost", { customer: t.customer }));  // not the agent's own resolve / transfer
+    forget(id);
+  }
+
+  K.forget = forget;
+  function forget(id) {
+    delete state.drafts[id];
+    delete state.chats[id];
+    state.order = state.order.filter(function (x) { return x !== id; });
+    if (state.active === id) {
+      state.active = null;
+      if (state.order.length) openChat(state.order[0]); else renderChat();
+    }
+    renderTabs();
+  }
+
+  // Leases renewed over HTTP too, so a WebSocket outage does not take a chat away.
+  function renewLoop() {
+    clearTimeout(state.renewTimer);
+    var ids = Object.keys(state.chats);
+    var next = function () { state.renewTimer = setTimeout(renewLoop, Math.max(2, state.lease / 3) * 1000); };
+    if (!ids.length) { next(); return; }
+    API.call("POST", "/api/chats/renew", { ticket_ids: ids }).then(function (data) {
+      state.lease = data.lease_seconds || state.lease;
+      (data.lost || []).forEach(function (l) { lose(l.id); });
+      // a lost chat is back in the queue; without a live WebSocket the queue is not refreshed otherwise
+      if ((data.lost || []).length || !state.ws || state.ws.readyState !== 1) refreshQueue();
+    }).catch(function () { /* offline: the next round (or the WebSocket) renews */ }).then(next);
   }
 
   function claimTicket(id) {
-    API.call("POST", "/api/tickets/" + encodeURIComponent(id) + "/claim").then(function (ticket) {
-      state.chats[ticket.id] = ticket;
-      document.title = "客服工作台";
-      openChat(ticket.id);
-      refreshQueue();
-    }).catch(function (err) {
-      notice(err.status === 409 ? "该会话已被其他坐席接入" : "接入失败:" + err.message);
-      refreshQueue();
-    });
+    API.call("POST", "/api/tickets/" + encodeURIComponent(id) + "/claim").then(claimed).catch(claimFailed);
+  }
+  K.claimNext = function () { API.call("POST", "/api/queue/next").then(claimed).catch(claimFailed); };
+  function claimed(ticket) {
+    ticket.unread = 0;
+    state.chats[ticket.id] = ticket;
+    if (state.order.indexOf(ticket.id) < 0) state.order.push(ticket.id);
+    clearAlerts();
+    openChat(ticket.id);  // its GET confirms the claim reached this console
+    refreshQueue();
+  }
+  function claimFailed(err) {
+    // the server's reason (taken by someone else, needs a skill, capacity…), never a guess
+    notice(err.status === 409 || err.code === "network" ? err.message : msg("claim_failed") + err.message);
+    refreshQueue();
   }
 
   function renderTabs() {
     var tabs = $("tabs");
     tabs.textContent = "";
-    Object.keys(state.chats).forEach(function (id) {
+    state.order.forEach(function (id, index) {
       var t = state.chats[id];
+      if (!t) return;
       var b = el("button", "tab " + (t.priority || "") + (id === state.active ? " active" : ""), (t.priority || "") + " " + t.customer);
       b.dataset.ticket = id;
-      if (t.unread) b.appendChild(el("span", "unread", "●"));
+      b.setAttribute("role", "tab");
+      b.setAttribute("aria-selected", id === state.active ? "true" : "false");
+      b.title = "Alt+" + (index + 1);
+      if (t.unread) {
+        var badge = el("span", "unread", t.unread);
+        badge.setAttribute("aria-label", msg("unread_label", { n: t.unread }));
+        b.appendChild(badge);
+      }
       b.addEventListener("click", function () { openChat(id); });
       tabs.appendChild(b);
     });
+    updateTitle();
   }
+  K.renderTabs = renderTabs;
 
   function openChat(id) {
+    if (state.active !== id) K.switched = true;
     state.active = id;
-    API.call("GET", "/api/tickets/" + encodeURIComponent(id)).then(function (ticket) {
-      ticket.unread = false;
+    if (state.chats[id]) state.chats[id].unread = 0;
+    renderTabs();
+    // show what we have at once: the tab, the chat pane and the composer's draft switch together,
+    // so nothing typed meanwhile lands in the other chat's draft
+    if (state.chats[id]) renderChat();
+    return API.call("GET", "/api/tickets/" + encodeURIComponent(id)).then(function (ticket) {
+      if (!state.chats[id]) return;
+      ticket.unread = 0;
       state.chats[id] = ticket;
       renderTabs();
       renderChat();
+    }).catch(function (err) {
+      if (err.status === 403 || err.status === 404 || err.status === 409) lose(id);
     });
   }
-
-  var WHO = { user: "客户", customer: "客户", bot: "机器人", agent: "人工客服", system: "系统" };
+  K.openChat = openChat;
 
   function renderChat() {
     var t = state.chats[state.active];
     $("empty").hidden = !!t;
     $("chat").hidden = !t;
     if (!t) return;
+    if (state.shown !== t.id) {  // another chat: its own draft, no selection carried over
+      if (state.shown) state.drafts[state.shown] = $("reply").value;
+      $("reply").value = state.drafts[t.id] || "";
+      $("transfer-to").value = "";
+      $("handback-flow").value = "";
+      state.pending = null;
+      state.shown = t.id;
+      K.checkReply();
+    }
     $("t-summary").textContent = t.summary || "";
-    $("t-priority").textContent = PRIORITY_NAMES[t.priority] || t.priority;
-    $("t-reason").textContent = REASON_NAMES[t.reason] || t.reason || "";
-    $("t-intents").textContent = intents(t.intents);
-    $("t-order").textContent = t.order_ref || "—";
+    $("t-priority").textContent = L.priorities[t.priority] || t.priority;
+    var reason = L.reasons[t.reason] || t.reason || "";
+    $("t-reason").textContent = reason;
+    var named = intents(t.intents, reason);
+    $("t-intents").textContent = named;
+    $("t-intents-sep").hidden = !named;
+    $("t-order").textContent = t.order_ref || "—";  // an order number is no personal data (README, 个人数据)
     var mood = (t.sentiment && (t.sentiment.label || t.sentiment)) || "";
-    $("t-sentiment").textContent = SENTIMENT_NAMES[mood] || mood || "—";
+    $("t-sentiment").textContent = L.sentiments[mood] || mood || "—";
     $("t-customer").textContent = t.customer || "";
     $("t-typing").hidden = !t.typing;
     showPresence(t);
@@ -225,101 +364,49 @@
     list.textContent = "";
     (t.transcript || []).forEach(function (m) { list.appendChild(turn(m)); });
     list.scrollTop = list.scrollHeight;
+    K.hooks.chat.forEach(function (f) { f(t); });
   }
+  K.renderChat = renderChat;
 
+  var REST = { rest: true, kefu: true };
   function showPresence(t) {
     var node = $("t-presence");
-    node.textContent = t.customer_online ? "● 客户在线" : "○ 客户已离开聊天页";
+    if (REST[t.channel]) {  // a REST customer has no page to be on: say when they last wrote
+      var last = (t.transcript || []).filter(function (m) { return m.role === "user" && m.ts; }).pop();
+      var ago = last ? msg("minutes_ago", { n: Math.max(0, Math.round((Date.now() - last.ts) / 60000)) }) : "—";
+      node.textContent = msg("customer_rest", { ago: ago });
+      node.className = "presence rest";
+      return;
+    }
+    node.textContent = t.customer_online ? msg("customer_online") : msg("customer_offline");
     node.className = "presence " + (t.customer_online ? "on" : "off");
   }
 
   function turn(m) {
     var role = m.role || m.sender || "system";
     var li = el("li", "turn " + (role === "user" ? "customer" : role));
-    li.appendChild(el("div", "who", (WHO[role] || role) + (m.agent_name ? " · " + m.agent_name : "")));
+    li.dataset.id = m.id || "";
+    var who = el("div", "who", (L.roles[role] || role) + (m.agent_name ? " · " + m.agent_name : ""));
+    if (m.ts) { var ts = el("time", "ts", time(m.ts)); ts.dateTime = new Date(m.ts).toISOString(); who.appendChild(ts); }
+    li.appendChild(who);
     li.appendChild(el("div", "text", m.text));
+    K.hooks.message.forEach(function (f) { f(li, m); });
     return li;
   }
-
-  // ---- composer ---------------------------------------------------------------
-  function loadScripts() {
-    return API.call("GET", "/api/scripts").then(function (data) {
-      state.scripts = data.scripts || [];
-      state.forbidden = data.forbidden || [];
-      renderScripts();
-    });
-  }
-
-  function fill(text) {
-    var t = state.chats[state.active] || {};
-    var vars = t.variables || {};
-    return text.replace(/\{(\w+)\}/g, function (all, name) { return vars[name] !== undefined ? vars[name] : all; });
-  }
-
-  function renderScripts() {
-    var q = $("script-search").value.trim();
-    var ul = $("script-list");
-    ul.textContent = "";
-    state.scripts.filter(function (s) { return !q || s.text.indexOf(q) >= 0 || s.name.indexOf(q) >= 0; }).slice(0, 50).forEach(function (s) {
-      var li = el("li", "", s.text);
-      li.title = s.name;
-      li.addEventListener("click", function () { $("reply").value = fill(s.text); checkReply(); $("reply").focus(); });
-      ul.appendChild(li);
-    });
-  }
-  $("script-search").addEventListener("input", renderScripts);
-
-  function checkReply() {
-    var text = $("reply").value;
-    var problems = [];
-    state.forbidden.forEach(function (f) { if (text.indexOf(f.phrase) >= 0) problems.push("“" + f.phrase + "”是服务忌语,建议:" + f.suggestion); });
-    if (/你(?!们)/.test(text)) problems.push("请用“您”称呼客户,不要用“你”");
-    $("reply-warning").hidden = !problems.length;
-    $("reply-warning").textContent = problems.join(";");
-  }
-  $("reply").addEventListener("input", checkReply);
-
-  function ticketAction(path, body) {
-    var id = state.active;
-    return API.call("POST", "/api/tickets/" + encodeURIComponent(id) + path, body);
-  }
-
-  $("send").addEventListener("click", function () {
-    var text = $("reply").value.trim();
-    if (!text || !state.active) return;
-    ticketAction("/messages", { text: text }).then(function () {
-      $("reply").value = "";
-      checkReply();
-    }).catch(function (err) { notice("发送失败:" + err.message); });
-  });
-
-  function closeChat(path, body) {
-    ticketAction(path, body).then(function () {
-      delete state.chats[state.active];
-      state.active = Object.keys(state.chats)[0] || null;
-      renderTabs();
-      if (state.active) openChat(state.active); else renderChat();
-      refreshQueue();
-    }).catch(function (err) { notice("操作失败:" + err.message); });
-  }
-  $("resolve").addEventListener("click", function () { closeChat("/resolve"); });
-  $("transfer").addEventListener("click", function () {
-    var to = $("transfer-to").value;
-    if (to) closeChat("/transfer", to.indexOf("skill:") === 0 ? { skill: to.slice(6) } : { agent_id: to });
-  });
-  $("handback").addEventListener("click", function () {
-    var flow = $("handback-flow").value;
-    if (flow) closeChat("/handback", { flow: flow });
-  });
 
   // ---- live events ------------------------------------------------------------
   function connect() {
     var proto = location.protocol === "https:" ? "wss://" : "ws://";
     var ws = new WebSocket(proto + location.host + "/ws/agent?token=" + encodeURIComponent(API.token) + "&last_id=" + encodeURIComponent(state.lastEventId));
     state.ws = ws;
-    ws.onopen = function () { $("ws-state").textContent = "实时连接"; $("ws-state").className = "conn on"; };
+    ws.onopen = function () {
+      $("ws-state").textContent = msg("ws_on"); $("ws-state").className = "conn on";
+      // every reconnect: what this agent holds now, and the queue, from the server
+      if (state.wsOpened) { loadMyChats(); refreshQueue(); }
+      state.wsOpened = true;
+    };
     ws.onclose = function () {
-      $("ws-state").textContent = "连接断开,重连中…";
+      $("ws-state").textContent = msg("ws_off");
       $("ws-state").className = "conn off";
       setTimeout(connect, 1000);
     };
@@ -331,14 +418,23 @@
   }
 
   function onEvent(e) {
-    if (e.type === "queue") { refreshQueue(); return; }
+    if (e.type === "queue") { refreshQueue(); if (state.chats[e.ticket_id] && !state.chats[e.ticket_id].closing) loadMyChats(); return; }
     var t = state.chats[e.ticket_id];
     if (e.type === "message" && t) {
       if (e.message && e.message.role === "user") { t.typing = false; if (e.ticket_id === state.active) $("t-typing").hidden = true; }
       t.transcript = t.transcript || [];
       t.transcript.push(e.message);
-      if (e.ticket_id === state.active) { $("transcript").appendChild(turn(e.message)); $("transcript").scrollTop = $("transcript").scrollHeight; }
-      else { t.unread = true; renderTabs(); }
+      var fromCustomer = e.message && e.message.role === "user";
+      if (e.ticket_id === state.active) {
+        $("transcript").appendChild(turn(e.message));
+        $("transcript").scrollTop = $("transcript").scrollHeight;
+        if (fromCustomer && document.hidden) t.unread = (t.unread || 0) + 1;
+        showPresence(t);
+      } else if (fromCustomer) {
+        t.unread = (t.unread || 0) + 1;
+      }
+      if (fromCustomer) beep(520, "replySound");
+      renderTabs();
     } else if (e.type === "presence" && t) {
       t.customer_online = !!e.online;
       if (e.ticket_id === state.active) showPresence(t);
@@ -353,5 +449,9 @@
     }
   }
 
-  if (API.token) login();
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && state.active && state.chats[state.active]) { state.chats[state.active].unread = 0; renderTabs(); }
+  });
+
+  K.start = function () { if (API.token) login(); };
 })();

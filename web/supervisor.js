@@ -6,7 +6,7 @@
   "use strict";
   var SVG = "http://www.w3.org/2000/svg";
   var COLORS = { P0: "#cf1322", P1: "#fa8c16", P2: "#1677ff" };
-  var PRIORITY_NAMES = { P0: "P0 安全", P1: "P1 紧急", P2: "P2 普通" };
+  var PRIORITY_NAMES = {};  // from GET /api/labels (handoff/labels.py), like the console
   var token = sessionStorage.getItem("kefu.agentToken") || "";
   var timer = null;
   var $ = function (id) { return document.getElementById(id); };
@@ -41,8 +41,12 @@
     opts = opts || {};
     container.textContent = "";
     if (!rows.length) { container.appendChild(Object.assign(document.createElement("p"), { className: "none", textContent: "暂无数据" })); return; }
-    var labelW = opts.labelWidth || 90, barW = 300, rowH = 26, width = labelW + barW + 70;
-    var root = svg("svg", { viewBox: "0 0 " + width + " " + (rows.length * rowH + 8), role: "img", "aria-label": opts.title || "" });
+    // drawn at the container's own width, never scaled: labels stay 12 px on any screen
+    var labelW = opts.labelWidth || 90, valueW = 112, rowH = 26;
+    var barW = Math.max(90, Math.min(320, (container.clientWidth || 480) - labelW - valueW - 4));
+    var width = labelW + barW + valueW;
+    var root = svg("svg", { viewBox: "0 0 " + width + " " + (rows.length * rowH + 8), width: width, height: rows.length * rowH + 8,
+                            role: "img", "aria-label": opts.title || "" });
     rows.forEach(function (r, i) {
       var y = i * rowH + 4;
       var w = max > 0 ? Math.max(r.value > 0 ? 2 : 0, barW * r.value / max) : 0;
@@ -64,8 +68,10 @@
   function columns(container, labels, values, color) {
     container.textContent = "";
     var max = Math.max.apply(null, values.concat([1]));
-    var colW = 48, gap = 18, h = 120, width = labels.length * (colW + gap) + gap;
-    var root = svg("svg", { viewBox: "0 0 " + width + " " + (h + 40), role: "img" });
+    var gap = 14, h = 120;
+    var colW = Math.max(30, Math.min(48, ((container.clientWidth || 340) - gap * (labels.length + 1)) / labels.length));
+    var width = labels.length * (colW + gap) + gap;
+    var root = svg("svg", { viewBox: "0 0 " + width + " " + (h + 40), width: width, height: h + 40, role: "img" });
     labels.forEach(function (label, i) {
       var x = gap + i * (colW + gap);
       var bh = h * values[i] / max;
@@ -131,11 +137,27 @@
     });
   }
 
+  function localToday() {
+    var d = new Date();
+    return d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0") + "-" + String(d.getDate()).padStart(2, "0");
+  }
+
+  // The figures' day in words: 今日 for today, else the date shown in the field.
+  function showDay(day) {
+    var today = localToday();
+    if (!$("day").value) $("day").value = day || today;
+    var parts = (day || today).split("-");
+    var word = (!day || day === today) ? "今日" : Number(parts[1]) + "月" + Number(parts[2]) + "日";
+    Array.prototype.forEach.call(document.querySelectorAll(".day-word"), function (n) { n.textContent = word; });
+  }
+
   function load() {
-    var day = $("day").value;
+    var day = $("day").value || localToday();
+    $("day").value = day;
     return call("/api/supervisor/stats" + (day ? "?date=" + encodeURIComponent(day) : "")).then(function (data) {
       $("board-error").textContent = "";
       render(data);
+      showDay(data.date || day);
       return data;
     });
   }
@@ -143,6 +165,8 @@
   function start() {
     call("/api/me").then(function (me) {
       if ((me.skills || []).indexOf("supervisor") < 0) { var e = new Error("forbidden"); e.status = 403; throw e; }
+      return call("/api/labels").then(function (labels) { PRIORITY_NAMES = labels.priorities; return me; });
+    }).then(function (me) {
       sessionStorage.setItem("kefu.agentToken", token);
       $("me").textContent = me.name;
       $("login").hidden = true;

@@ -41,6 +41,8 @@ AGENTS: Dict[str, tuple] = {
 }
 MOBILE = {"width": 390, "height": 780}
 DESKTOP = {"width": 1360, "height": 820}
+#: the bridge's lease in the browser stack (KEFU_HANDOFF_LEASE_SECONDS)
+LEASE_SECONDS = 12
 
 
 @dataclass
@@ -72,7 +74,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
     data = tmp_path_factory.mktemp("browser-stack")
     directory = AgentDirectory(data / "agents.json")
     tokens = {agent_id: directory.add(agent_id, name, skills) for agent_id, (name, skills) in AGENTS.items()}
-    env = StackProcess.free_env(data, KEFU_AGENTS_FILE=str(data / "agents.json"), KEFU_DEMO_AGENTS="0")
+    # a short lease, so the lease tests (test_console_shift.py) need not wait half a minute
+    env = StackProcess.free_env(data, KEFU_AGENTS_FILE=str(data / "agents.json"), KEFU_DEMO_AGENTS="0",
+                                KEFU_HANDOFF_LEASE_SECONDS=str(LEASE_SECONDS))
     running = StackProcess(env)
     try:
         yield LiveStack(running.url("rasa"), running.url("handoff"), running.url("redis"), tokens)
@@ -136,3 +140,53 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
     setattr(item, "rep_" + report.when, report)
+
+
+# ---- shared by the browser test files ---------------------------------------------
+
+def console_login(page: Any, stack: LiveStack, agent_id: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(stack.handoff + "/console")
+    page.fill("#token", stack.tokens[agent_id])
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#app")).to_be_visible()
+    expect(page.locator("#ws-state")).to_have_text("实时连接", timeout=10_000)
+
+
+def ticket_of(page: Any, priority: str) -> Any:
+    return page.locator(f"#queue li.ticket[data-priority={priority}]")
+
+
+class Scenario:
+    """Pages and contexts shared by the steps of one walk-through."""
+
+    def __init__(self, browser: Any) -> None:
+        self.contexts: List[Any] = []
+        self.dialogs: List[str] = []
+        self.browser = browser
+
+    def page(self, viewport: dict, **options: Any) -> Any:
+        context = self.browser.new_context(viewport=viewport, locale="zh-CN", **options)
+        self.contexts.append(context)
+        page = context.new_page()
+        page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        return page
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+
+
+@pytest.fixture()
+def scenario(browser: Any, request: pytest.FixtureRequest) -> Iterator[Scenario]:
+    s = Scenario(browser)
+    yield s
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:  # what each page showed when it failed
+        for index, context in enumerate(s.contexts):
+            for page in context.pages:
+                page.screenshot(path=str(RESULTS / f"failed-{request.node.name}-{index}.png"))
+    s.close()
+
+

@@ -11,60 +11,15 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any, Iterator, List
+from typing import List
 
 import httpx
-import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import expect
 
-from tests.browser.conftest import DESKTOP, MOBILE, RESULTS, LiveStack, Screenshots
+from tests.browser.conftest import DESKTOP, MOBILE, LiveStack, Scenario, Screenshots, console_login, ticket_of
 
 XSS = "<img src=x onerror=alert(1)>"
 FRIGHTENED = "司机一直跟着我,还威胁我,我好害怕"
-
-
-def console_login(page: Page, stack: LiveStack, agent_id: str) -> None:
-    page.goto(stack.handoff + "/console")
-    page.fill("#token", stack.tokens[agent_id])
-    page.click("#login-form button[type=submit]")
-    expect(page.locator("#app")).to_be_visible()
-    expect(page.locator("#ws-state")).to_have_text("实时连接", timeout=10_000)
-
-
-def ticket_of(page: Page, priority: str) -> Any:
-    return page.locator(f"#queue li.ticket[data-priority={priority}]")
-
-
-class Scenario:
-    """Pages and contexts shared by the steps of one walk-through."""
-
-    def __init__(self, browser: Any) -> None:
-        self.contexts: List[BrowserContext] = []
-        self.dialogs: List[str] = []
-        self.browser = browser
-
-    def page(self, viewport: dict, **options: Any) -> Page:
-        context = self.browser.new_context(viewport=viewport, locale="zh-CN", **options)
-        self.contexts.append(context)
-        page = context.new_page()
-        page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
-        return page
-
-    def close(self) -> None:
-        for context in self.contexts:
-            context.close()
-
-
-@pytest.fixture()
-def scenario(browser: Any, request: pytest.FixtureRequest) -> Iterator[Scenario]:
-    s = Scenario(browser)
-    yield s
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:  # what each page showed when it failed
-        for index, context in enumerate(s.contexts):
-            for page in context.pages:
-                page.screenshot(path=str(RESULTS / f"failed-{request.node.name}-{index}.png"))
-    s.close()
 
 
 def test_safety_handoff_from_report_to_rating(stack: LiveStack, scenario: Scenario, shot: Screenshots) -> None:
@@ -183,6 +138,7 @@ def test_safety_handoff_from_report_to_rating(stack: LiveStack, scenario: Scenar
 
     # Resolve; the customer rates 5.
     agent.click("#resolve")
+    agent.click("#confirm-ok")  # resolve asks first (issue 15 item 11)
     expect(agent.locator("#tabs button")).to_have_count(0)
     expect(agent.locator("#empty")).to_be_visible()
     rating = customer.locator("#quick.rating button")
@@ -213,7 +169,7 @@ def test_supervisor_view(stack: LiveStack, scenario: Scenario, shot: Screenshots
     figures = httpx.get(f"{stack.handoff}/api/supervisor/stats", headers=stack.agent_headers("sup1")).json()
     expect(boss.locator("#c-queue")).to_have_text(str(figures["live"]["queue_total"]))
     safety = boss.locator("#chart-intents svg text[data-intent=report_safety]")
-    expect(safety).to_have_text("安全问题")
+    expect(safety).to_have_text("报告安全风险")
     row = next(r for r in figures["today"]["handoff_rate_by_intent"] if r["intent"] == "report_safety")
     assert row["rate"] == 1.0 and row["handoffs"] >= 1
     expect(boss.locator("#chart-intents")).to_contain_text("100%")
@@ -244,8 +200,9 @@ def test_order_details_fill_the_script(stack: LiveStack, scenario: Scenario, sho
     assert "{" not in value and "2345" in value and "2023112215300012345" not in value, value
     shot(agent, "console-script-with-order-details")
 
-    agent.select_option("#handback-flow", "order_status")
+    agent.select_option("#handback-flow", "status")
     agent.click("#handback")
+    agent.click("#confirm-ok")
     expect(agent.locator("#tabs button")).to_have_count(0)
 
 

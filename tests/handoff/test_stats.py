@@ -67,7 +67,7 @@ def test_one_resolved_handoff_rated_5(bridge: Bridge, redis_url: str) -> None:
     assert fcr["rate"] == round(2 / 3, 4)
     assert today["average_handling_seconds"] is not None and today["average_handling_seconds"] >= 0
     rates = {row["intent"]: row for row in today["handoff_rate_by_intent"]}
-    assert rates["report_safety"]["rate"] == 1.0 and rates["report_safety"]["label"] == "安全问题"
+    assert rates["report_safety"]["rate"] == 1.0 and rates["report_safety"]["label"] == "报告安全风险"
     assert rates["query_order_status"]["conversations"] == 2 and rates["query_order_status"]["rate"] == 0.5
     assert "greet" not in rates
     assert today["sla_breaches"] == 0

@@ -403,8 +403,13 @@ async def customer_status(request: Request) -> Response:
     ticket id, agent or transcript.
     """
     sender = _path_param(request, "sender", SENDER_PATTERN)
-    status = await service_of(request).conversation(sender)
-    return ok({k: status[k] for k in ("state", "position", "wait_minutes")})
+    svc = service_of(request)
+    status = await svc.conversation(sender)
+    shown = {k: status[k] for k in ("state", "position", "wait_minutes")}
+    if status["state"] == "waiting" and status["position"]:
+        # the banner's sentence comes from the domain, like the bubbles (one way to say the place in line)
+        shown["text"] = await svc.waiting_banner(status["ticket_id"], status["position"], status["wait_minutes"])
+    return ok(shown)
 
 
 # ---- misc ---------------------------------------------------------------------------------

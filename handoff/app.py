@@ -20,7 +20,6 @@ import hmac
 import json
 import logging
 import re
-from pathlib import Path
 from typing import Any, AsyncIterator, Dict, List, Optional
 
 import jsonschema
@@ -34,6 +33,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
+from handoff import scripts as agent_scripts
 from handoff.agents import Agent, AgentDirectory
 from handoff.dev_login import customer_token_route
 from handoff.exceptions import (
@@ -250,6 +250,7 @@ async def send_message(request: Request) -> Response:
     agent = agent_of(request)
     tid = ticket_id_of(request)
     body = await read_json(request, "AgentMessage")
+    agent_scripts.check_reply(body["text"])  # a script's {placeholder} never reaches the customer (400)
     return ok(await service_of(request).agent_message(agent, tid, body["text"]), 201)
 
 
@@ -280,22 +281,15 @@ async def reveal(request: Request) -> Response:
 
 
 async def scripts(request: Request) -> Response:
+    """Every standard script, categorised (handoff/scripts.py); ``?q=`` searches, ``?category=`` narrows."""
     agent_of(request)
-    import yaml
-
-    from bot.responses import load_responses
-
-    items = [
-        {"name": name, "text": variant["text"]}
-        for name, variants in sorted(load_responses().items())
-        for variant in variants
-        if isinstance(variant.get("text"), str)
-    ]
-    forbidden_file = Path(__file__).resolve().parent.parent / "data" / "forbidden_phrases.yml"
-    forbidden: List[Dict[str, str]] = []
-    if forbidden_file.exists():
-        forbidden = list((yaml.safe_load(forbidden_file.read_text(encoding="utf-8")) or {}).get("forbidden") or [])
-    return ok({"scripts": items, "forbidden": forbidden})
+    library = await asyncio.to_thread(agent_scripts.load_library)
+    query = request.query_params.get("q", "")[:100]
+    category = request.query_params.get("category", "")
+    found = library.search(query)
+    if category:
+        found = [s for s in found if s.category == category]
+    return ok({**library.as_json(found), "forbidden": await asyncio.to_thread(agent_scripts.load_forbidden)})
 
 
 SUPERVISOR_SKILL = "supervisor"
@@ -581,7 +575,9 @@ def openapi_document() -> Dict[str, Any]:
         "/api/queue": {"get": _op("Waiting tickets in queue order (masked)", agent)},
         "/api/queue/next": {"post": _op("Claim the first ticket this agent may take", agent)},
         "/api/chats": {"get": _op("Tickets this agent holds", agent)},
-        "/api/scripts": {"get": _op("Reply scripts and forbidden phrases", agent)},
+        "/api/scripts": {"get": _op("Standard scripts (categorised, titled, with their variables) and forbidden phrases", agent,
+                                    params=[{"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+                                            for n in ("q", "category")])},
         "/api/supervisor/stats": {"get": _op("Supervisor figures: queue, agents online, SLA, today's quality (skill supervisor)",
                                              agent, params=[{"name": "date", "in": "query", "required": False,
                                                              "schema": {"type": "string", "format": "date"}}])},

@@ -221,6 +221,7 @@
     $("t-customer").textContent = t.customer || "";
     $("t-typing").hidden = !t.typing;
     showPresence(t);
+    KefuScripts.refresh();
     var list = $("transcript");
     list.textContent = "";
     (t.transcript || []).forEach(function (m) { list.appendChild(turn(m)); });
@@ -242,38 +243,21 @@
   }
 
   // ---- composer ---------------------------------------------------------------
+  // The scripts panel is web/scripts.js (search, categories, asking for a script's variables).
   function loadScripts() {
-    return API.call("GET", "/api/scripts").then(function (data) {
-      state.scripts = data.scripts || [];
-      state.forbidden = data.forbidden || [];
-      renderScripts();
-    });
+    return KefuScripts.attach({
+      call: API.call,
+      ticket: function () { return state.chats[state.active] || {}; },
+      insert: function (text) { $("reply").value = text; checkReply(); $("reply").focus(); }
+    }).then(function (data) { state.forbidden = data.forbidden || []; });
   }
-
-  function fill(text) {
-    var t = state.chats[state.active] || {};
-    var vars = t.variables || {};
-    return text.replace(/\{(\w+)\}/g, function (all, name) { return vars[name] !== undefined ? vars[name] : all; });
-  }
-
-  function renderScripts() {
-    var q = $("script-search").value.trim();
-    var ul = $("script-list");
-    ul.textContent = "";
-    state.scripts.filter(function (s) { return !q || s.text.indexOf(q) >= 0 || s.name.indexOf(q) >= 0; }).slice(0, 50).forEach(function (s) {
-      var li = el("li", "", s.text);
-      li.title = s.name;
-      li.addEventListener("click", function () { $("reply").value = fill(s.text); checkReply(); $("reply").focus(); });
-      ul.appendChild(li);
-    });
-  }
-  $("script-search").addEventListener("input", renderScripts);
 
   function checkReply() {
     var text = $("reply").value;
     var problems = [];
     state.forbidden.forEach(function (f) { if (text.indexOf(f.phrase) >= 0) problems.push("“" + f.phrase + "”是服务忌语,建议:" + f.suggestion); });
     if (/你(?!们)/.test(text)) problems.push("请用“您”称呼客户,不要用“你”");
+    problems = problems.concat(KefuScripts.problems(text));
     $("reply-warning").hidden = !problems.length;
     $("reply-warning").textContent = problems.join(";");
   }

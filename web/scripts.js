@@ -1,6 +1,9 @@
 // The console's standard-scripts panel: the whole list by category, searched
 // on the bridge (GET /api/scripts?q=: titles, synonyms, categories, text; see
-// handoff/scripts.py and data/agent_scripts.yml), shown with titles. A script
+// handoff/scripts.py and data/agent_scripts.yml), shown with titles. The list
+// narrows at once as the agent types (the same matching on the full list the
+// page already has), then shows the bridge's answer, which also reads
+// Traditional characters. A script
 // goes into the reply with the chat's known variables filled in (the order's
 // details); any variable the chat does not know is asked for, one field each,
 // and the script is inserted only when every one is filled. A reply that still
@@ -15,6 +18,7 @@
   var categories = [];
   var asked = 0;
   var lastData = { scripts: [], total: 0 };
+  var everything = [];
   var searchTimer = null;
 
   function el(tag, cls, text) {
@@ -135,6 +139,24 @@
     $("script-count").textContent = (data.scripts || []).length + " / " + (data.total || 0);
   }
 
+  // handoff/scripts.py ScriptLibrary.search on the list at hand: every word in the title,
+  // synonyms, category or text; title, synonym and category hits first.
+  function localSearch(q, category) {
+    var words = q.toLowerCase().split(/\s+/).filter(Boolean);
+    var cats = {};
+    categories.forEach(function (c) { cats[c.id] = c; });
+    var named = [], inText = [];
+    everything.forEach(function (s) {
+      if (category && s.category !== category) return;
+      var c = cats[s.category] || { title: "", synonyms: [] };
+      var names = [s.title].concat(s.synonyms || [], c.synonyms || [], [c.title]).join(" ").toLowerCase();
+      var all = names + " " + s.text.toLowerCase();
+      if (!words.every(function (w) { return all.indexOf(w) >= 0; })) return;
+      (!words.length || words.some(function (w) { return names.indexOf(w) >= 0; }) ? named : inText).push(s);
+    });
+    return { scripts: named.concat(inText), total: everything.length };
+  }
+
   function search() {
     var q = $("script-search").value.trim();
     var category = $("script-category").value;
@@ -157,11 +179,13 @@
     var count = el("span", "script-count");
     count.id = "script-count";
     select.insertAdjacentElement("afterend", count);
-    input.addEventListener("input", function () {
+    function narrow() {
+      if (everything.length) render(localSearch(input.value.trim(), select.value));
       clearTimeout(searchTimer);
       searchTimer = setTimeout(search, 120);
-    });
-    select.addEventListener("change", search);
+    }
+    input.addEventListener("input", narrow);
+    select.addEventListener("change", narrow);
   }
 
   window.KefuScripts = {
@@ -169,9 +193,11 @@
     attach: function (options) {
       opts = options;
       if (!$("script-category")) controls();
-      return search().then(function (data) {
+      return opts.call("GET", "/api/scripts").then(function (data) {  // the whole list, once
         categories = data.categories || [];
+        everything = data.scripts || [];
         var select = $("script-category");
+        var chosen = select.value;
         select.textContent = "";
         select.appendChild(el("option", "", "全部分类"));
         select.firstChild.value = "";
@@ -180,7 +206,10 @@
           option.value = c.id;
           select.appendChild(option);
         });
-        render(data);
+        select.value = chosen;
+        var q = $("script-search").value.trim();
+        render(localSearch(q, select.value));
+        if (q) search();
         return data;
       });
     },

@@ -182,7 +182,9 @@
     function narrow() {
       if (everything.length) render(localSearch(input.value.trim(), select.value));
       clearTimeout(searchTimer);
-      searchTimer = setTimeout(search, 120);
+      searchTimer = setTimeout(function () {
+        search().catch(function () { /* the list narrowed here stays */ });
+      }, 120);
     }
     input.addEventListener("input", narrow);
     select.addEventListener("change", narrow);
@@ -209,7 +211,7 @@
         select.value = chosen;
         var q = $("script-search").value.trim();
         render(localSearch(q, select.value));
-        if (q) search();
+        if (q) search().catch(function () { /* the list narrowed here stays */ });
         return data;
       });
     },

@@ -221,9 +221,10 @@ class ActionHandoff(Action):
             logger.warning("handoff for %s delayed: %s", tracker.sender_id, exc)
             outbox.add(payload)
             _ensure_retry(outbox)
-            if payload["reason"] == "safety":
-                dispatcher.utter_message(response="utter_handoff_waiting_safety")
-            dispatcher.utter_message(response="utter_handoff_delayed")
+            # safety: the instructions (110 once) came just before from action_safety; one
+            # bubble says the case is kept, never a second copy of them
+            safety = payload["reason"] == "safety"
+            dispatcher.utter_message(response="utter_handoff_delayed_safety" if safety else "utter_handoff_delayed")
             # the bot keeps answering until the escalation lands; the bridge pauses it then
             return [SlotSet("handoff_reason", None)]
 

@@ -33,6 +33,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
+from handoff import scripts as agent_scripts
 from handoff.agents import Agent, AgentDirectory
 from handoff.dev_login import customer_token_route
 from handoff.exceptions import (
@@ -263,6 +264,7 @@ async def send_message(request: Request) -> Response:
     agent = agent_of(request)
     tid = ticket_id_of(request)
     body = await read_json(request, "AgentMessage")
+    agent_scripts.check_reply(body["text"])  # a script's {placeholder} never reaches the customer (400)
     return ok(await service_of(request).agent_message(agent, tid, body["text"], body.get("client_id", "")), 201)
 
 
@@ -293,16 +295,15 @@ async def reveal(request: Request) -> Response:
 
 
 async def scripts(request: Request) -> Response:
+    """Every standard script, categorised (handoff/scripts.py); ``?q=`` searches, ``?category=`` narrows."""
     agent_of(request)
-    from bot.responses import load_responses
-
-    items = [
-        {"name": name, "text": variant["text"]}
-        for name, variants in sorted(load_responses().items())
-        for variant in variants
-        if isinstance(variant.get("text"), str)
-    ]
-    return ok({"scripts": items, "forbidden": phrases.forbidden()})
+    library = await asyncio.to_thread(agent_scripts.load_library)
+    query = request.query_params.get("q", "")[:100]
+    category = request.query_params.get("category", "")
+    found = library.search(query)
+    if category:
+        found = [s for s in found if s.category == category]
+    return ok({**library.as_json(found), "forbidden": phrases.forbidden()})
 
 
 SUPERVISOR_SKILL = "supervisor"
@@ -410,8 +411,13 @@ async def customer_status(request: Request) -> Response:
     ticket id, agent or transcript.
     """
     sender = _path_param(request, "sender", SENDER_PATTERN)
-    status = await service_of(request).conversation(sender)
-    return ok({k: status[k] for k in ("state", "position", "wait_minutes")})
+    svc = service_of(request)
+    status = await svc.conversation(sender)
+    shown = {k: status[k] for k in ("state", "position", "wait_minutes")}
+    if status["state"] == "waiting" and status["position"]:
+        # the banner's sentence comes from the domain, like the bubbles (one way to say the place in line)
+        shown["text"] = await svc.waiting_banner(status["ticket_id"], status["position"], status["wait_minutes"])
+    return ok(shown)
 
 
 # ---- misc ---------------------------------------------------------------------------------
@@ -583,7 +589,9 @@ def openapi_document() -> Dict[str, Any]:
         "/api/queue": {"get": _op("Waiting tickets in queue order (masked)", agent)},
         "/api/queue/next": {"post": _op("Claim the first ticket this agent may take", agent)},
         "/api/chats": {"get": _op("Tickets this agent holds", agent)},
-        "/api/scripts": {"get": _op("Reply scripts and forbidden phrases", agent)},
+        "/api/scripts": {"get": _op("Standard scripts (categorised, titled, with their variables) and forbidden phrases", agent,
+                                    params=[{"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+                                            for n in ("q", "category")])},
         "/api/supervisor/stats": {"get": _op("Supervisor figures: queue, agents online, SLA, today's quality (skill supervisor)",
                                              agent, params=[{"name": "date", "in": "query", "required": False,
                                                              "schema": {"type": "string", "format": "date"}}])},

@@ -123,6 +123,20 @@ class ForbiddenPhrase(HandoffError):
     default_detail = "回复含服务忌语,不能发送"
 
 
+class UnfilledPlaceholder(HandoffError):
+    """An agent's reply still has a script's {placeholder}: never sent to the customer."""
+
+    code = "unfilled_placeholder"
+    status = 400
+    default_detail = "回复中还有未填写的变量,请填写后再发送"
+
+    @classmethod
+    def for_variables(cls, named: "list[tuple[str, str]]") -> "UnfilledPlaceholder":
+        """The detail names each {variable} and what to fill in, e.g. {late_minutes}(延误分钟数)."""
+        listed = "、".join(f"{{{name}}}({label})" for name, label in named)
+        return cls(f"回复中还有未填写的变量:{listed},请填写后再发送")
+
+
 class QueueUnavailable(HandoffError):
     code = "queue_unavailable"
     status = 503

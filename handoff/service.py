@@ -167,6 +167,11 @@ class HandoffService:
         wait = await self.queue.estimated_wait_minutes(position) if position else None
         return {"sender": sender, "state": state, "ticket_id": ticket_id, "position": position, "wait_minutes": wait}
 
+    async def waiting_banner(self, ticket_id: str, position: int, wait_minutes: Optional[int]) -> str:
+        """The chat page's banner while waiting, from the domain (the bubbles' position sentence)."""
+        ticket = await self.queue.ticket(ticket_id)
+        return self._say("utter_handoff_banner", ticket, position=position, wait_minutes=wait_minutes or 1)
+
     async def customer_typing(self, sender: str, typing: bool) -> Dict[str, Any]:
         """The customer is (or stopped) typing: tell the agent holding the chat."""
         found = await self.queue.conversation_state(sender)

@@ -14,6 +14,8 @@ Rules (ids as printed in ``[...]``):
 - ``few-examples`` / ``untested-intent``: per domain intent.
 - ``duplicate-example`` / ``contradictory-example`` / ``eval-leak``: on the
   normalised example text (see :func:`normalise`).
+- ``agent-script-*``: the console's script titles, categories, synonyms and
+  variable labels in ``data/agent_scripts.yml`` (``kefu_check.agent_scripts``).
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
+from kefu_check.agent_scripts import check_agent_scripts
 from kefu_check.findings import Finding
 from kefu_check.project import Example, Project, ResponseText, load_project
 from kefu_check.settings import LintSettings, load_settings
@@ -253,4 +256,5 @@ def run_lint(root: Path, project: Optional[Project] = None) -> List[Finding]:
     findings += check_unused(project, settings)
     findings += check_intents(project, settings)
     findings += check_examples(project, settings)
+    findings += check_agent_scripts(root, project.responses)
     return findings

@@ -4,6 +4,12 @@
 // never as HTML. In bot and agent messages, [text](url) and bare URLs become
 // links only for http, https and mailto; javascript:, data: and the rest stay
 // visible as the characters that were sent.
+// A reload keeps the conversation, as the stock widget does: the socket.io
+// session id stays in localStorage (same conversation, so replies and agent
+// messages still arrive) and what the page showed (messages and the latest
+// buttons) is kept in sessionStorage, drawn again before reconnecting. Neither
+// the bot nor the bridge gives an anonymous page its history back, so the page
+// keeps its own (at most HISTORY_LIMIT messages, gone when the tab closes).
 // Dev only: /chat?demo=13812345678 signs in as that seeded demo customer
 // through the bridge's POST /dev/customer-token (KEFU_DEV_LOGIN=1, `make run`)
 // and sends the token in socket.io's auth, as the platform's app would; the
@@ -20,6 +26,9 @@
     sessionId = "web-" + Math.random().toString(36).slice(2) + Date.now().toString(36);
     localStorage.setItem(sessionKey, sessionId);
   }
+  var HISTORY_LIMIT = 300;
+  var historyKey = "kefu.history";
+  var history = { session: sessionId, messages: [], buttons: [] };
   var log = document.getElementById("log");
   var quick = document.getElementById("quick");
   var queue = document.getElementById("queue");
@@ -61,7 +70,36 @@
     node.appendChild(document.createTextNode(text.slice(last)));
   }
 
-  function add(kind, who, text) {
+  function saveHistory() {
+    try {
+      sessionStorage.setItem(historyKey, JSON.stringify(history));
+    } catch (e) { /* storage full or off: the conversation itself goes on */ }
+  }
+
+  // What this tab showed for this conversation before a reload, drawn again.
+  function restoreHistory() {
+    var kept = null;
+    try { kept = JSON.parse(sessionStorage.getItem(historyKey) || "null"); } catch (e) { kept = null; }
+    history = { session: sessionId, messages: [], buttons: [] };
+    if (!kept || kept.session !== sessionId || !Array.isArray(kept.messages)) { saveHistory(); return; }
+    kept.messages.forEach(function (m) { draw(m); history.messages.push(m); });
+    showButtons(Array.isArray(kept.buttons) ? kept.buttons : []);
+  }
+
+  function add(kind, who, text, person) {
+    var m = { kind: kind, who: who, text: text, person: !!person };
+    history.messages.push(m);
+    if (history.messages.length > HISTORY_LIMIT) history.messages.splice(0, history.messages.length - HISTORY_LIMIT);
+    saveHistory();
+    return draw(m);
+  }
+
+  // Keep the latest message in view when the banner, the buttons or the keyboard take room.
+  function toBottom() { log.scrollTop = log.scrollHeight; }
+  if (window.ResizeObserver) new ResizeObserver(toBottom).observe(log);
+
+  function draw(m) {
+    var kind = m.kind, who = m.who, text = m.text;
     var li = document.createElement("li");
     li.className = "msg " + kind;
     var label = document.createElement("span");
@@ -70,16 +108,25 @@
     var bubble = document.createElement("div");
     bubble.className = "bubble";
     renderText(bubble, text, kind !== "user");
+    if (m.person) {
+      var badge = document.createElement("span");
+      badge.className = "person";
+      badge.textContent = "真人";
+      label.appendChild(badge);
+    }
     li.appendChild(label);
     li.appendChild(bubble);
     log.appendChild(li);
-    log.scrollTop = log.scrollHeight;
+    toBottom();
     return li;
   }
 
   function showButtons(buttons) {
     quick.textContent = "";
     quick.className = "quick";
+    history.buttons = (buttons || []).map(function (b) { return { title: b.title, payload: b.payload }; });
+    saveHistory();
+    toBottom();
     if (!buttons || !buttons.length) return;
     var rating = buttons.every(function (b) { return /rate/.test(b.payload || ""); });
     if (rating) quick.className = "quick rating";
@@ -90,6 +137,7 @@
       btn.addEventListener("click", function () { send(b.payload, b.title); });
       quick.appendChild(btn);
     });
+    toBottom();
   }
 
   // Connected once we know whether this is a signed-in demo customer (see above).
@@ -105,9 +153,11 @@
         socket.auth = { token: signed.token };
         sessionId = signed.sender || sessionId;  // the server binds the conversation to the identity
       }
+      restoreHistory();
       socket.connect();
-    }).catch(function () { socket.connect(); });
+    }).catch(function () { restoreHistory(); socket.connect(); });
   } else {
+    restoreHistory();
     socket.connect();
   }
 
@@ -129,6 +179,8 @@
     if (typeof confirmed === "string" && confirmed && confirmed !== sessionId) {
       sessionId = confirmed;
       if (!socket.auth) localStorage.setItem(sessionKey, sessionId);
+      history = { session: sessionId, messages: history.messages, buttons: history.buttons };
+      saveHistory();
       pollStatus();
     }
   });
@@ -142,7 +194,7 @@
     if (st.state === "waiting") {
       inHandoff = true;
       queue.hidden = false;
-      queue.textContent = "人工客服排队中:您当前排在第 " + st.position + " 位,预计等待约 " + (st.wait_minutes || 1) + " 分钟";
+      if (st.text) queue.textContent = st.text;  // the domain's sentence (utter_handoff_banner)
     } else {
       queue.hidden = true;
       inHandoff = st.state === "active";
@@ -175,11 +227,7 @@
     if (meta.kind === "queue_left" || meta.kind === "handoff_closed") inHandoff = false;
     if (data.text) {
       if (meta.from === "agent") {
-        var li = add("agent", "人工客服" + (meta.agent_name ? " · " + meta.agent_name : ""), data.text);
-        var badge = document.createElement("span");
-        badge.className = "person";
-        badge.textContent = "真人";
-        li.querySelector(".who").appendChild(badge);
+        add("agent", "人工客服" + (meta.agent_name ? " · " + meta.agent_name : ""), data.text, true);
       } else add("bot", "智能客服", data.text);
     }
     showButtons(data.quick_replies || data.buttons);

@@ -8,32 +8,14 @@
   var forget = K.forget, refreshQueue = K.refreshQueue;
 
   // ---- composer ---------------------------------------------------------------
+  // The scripts panel is web/scripts.js (search, categories, asking for a script's variables).
   function loadScripts() {
-    return API.call("GET", "/api/scripts").then(function (data) {
-      state.scripts = data.scripts || [];
-      state.forbidden = data.forbidden || [];
-      renderScripts();
-    });
+    return KefuScripts.attach({
+      call: API.call,
+      ticket: function () { return state.chats[state.active] || {}; },
+      insert: function (text) { $("reply").value = text; checkReply(); $("reply").focus(); }
+    }).then(function (data) { state.forbidden = data.forbidden || []; });
   }
-
-  function fill(text) {
-    var t = state.chats[state.active] || {};
-    var vars = t.variables || {};
-    return text.replace(/\{(\w+)\}/g, function (all, name) { return vars[name] !== undefined ? vars[name] : all; });
-  }
-
-  function renderScripts() {
-    var q = $("script-search").value.trim();
-    var ul = $("script-list");
-    ul.textContent = "";
-    state.scripts.filter(function (s) { return !q || s.text.indexOf(q) >= 0 || s.name.indexOf(q) >= 0; }).slice(0, 50).forEach(function (s) {
-      var li = el("li", "", s.text);
-      li.title = s.name;
-      li.addEventListener("click", function () { $("reply").value = fill(s.text); checkReply(); $("reply").focus(); });
-      ul.appendChild(li);
-    });
-  }
-  $("script-search").addEventListener("input", renderScripts);
 
   // A forbidden phrase blocks sending (the bridge refuses it too); 你 is a warning.
   function checkReply() {
@@ -44,6 +26,7 @@
       if (text.indexOf(f.phrase) >= 0) { blocked = true; problems.push(msg("forbidden_item", f)); }
     });
     if (/你(?!们)/.test(text)) problems.push(msg("you_warning"));
+    problems = problems.concat(KefuScripts.problems(text));  // an unfilled {variable}: the bridge refuses it too
     state.blocked = blocked;
     $("reply-warning").hidden = !problems.length;
     $("reply-warning").textContent = (blocked ? msg("forbidden_blocks") : "") + problems.join(";");

@@ -360,6 +360,7 @@
     $("t-customer").textContent = t.customer || "";
     $("t-typing").hidden = !t.typing;
     showPresence(t);
+    KefuScripts.refresh();
     var list = $("transcript");
     list.textContent = "";
     (t.transcript || []).forEach(function (m) { list.appendChild(turn(m)); });

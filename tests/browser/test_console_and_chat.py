@@ -119,7 +119,7 @@ def test_safety_handoff_from_report_to_rating(stack: LiveStack, scenario: Scenar
     agent.fill("#script-search", "保持手机畅通")
     script = agent.locator("#script-list li").first
     expect(script).to_be_visible()
-    script_text = script.inner_text()
+    script_text = script.locator(".text").inner_text()
     script.click()
     expect(reply).to_have_value(script_text)
     expect(agent.locator("#reply-warning")).to_be_hidden()

@@ -35,6 +35,7 @@ BEHAVIOURS: Dict[str, str] = {
     "ack_not_goodbye": "a plain acknowledgement after a solution still gets the rating question",
     # queue
     "queue_leave": "不用了 in the queue closes the ticket, the bot takes over, no new ticket",
+    "queue_position_sentence": "the place in line is said one way (排在第 N 位), never 前面还有 N 位 beside it",
     # script
     "script_stays": "a Traditional conversation stays Traditional",
     "script_neutral": "numbers, e-mail, emoji keep the conversation's script",

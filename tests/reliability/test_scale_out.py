@@ -107,6 +107,26 @@ def _agent(cluster: Cluster, name: str) -> str:
     return AgentDirectory(cluster.settings.data_dir / "agents.json").add(name, f"扩容{name[-4:]}", ["general", "safety"])
 
 
+def test_the_template_becomes_a_config_nginx_accepts(tmp_path: Path) -> None:
+    """deploy/nginx.conf.template filled as a deployment would fill it: `nginx -t` accepts it."""
+    _nginx_or_skip()
+    from bot.cluster import TEMPLATE, render_nginx
+
+    template = TEMPLATE.read_text(encoding="utf-8")
+    conf = render_nginx(template, prefix=tmp_path, listen="127.0.0.1", rasa_port=free_port(), bridge_port=free_port(),
+                        actions_port=free_port(), rasa=[free_port(), free_port()], actions=[free_port()],
+                        bridges=[free_port(), free_port(), free_port()])
+    assert conf.count("        server 127.0.0.1:") == 2 * 2 + 1 + 3  # Rasa servers are in two upstreams (REST, socket.io)
+    assert "hash $remote_addr consistent" in conf.split("upstream kefu_rasa_socketio")[1].split("}")[0]
+    (tmp_path / "nginx.conf").write_text(conf, encoding="utf-8")
+    checked = subprocess.run([str(nginx_binary()), "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"),
+                              "-e", str(tmp_path / "error.log")], capture_output=True, text=True, timeout=30)
+    assert checked.returncode == 0, checked.stderr
+    with pytest.raises(ValueError):
+        render_nginx(template + "\n# @@UNKNOWN@@\n", prefix=tmp_path, listen="127.0.0.1", rasa_port=1, bridge_port=2,
+                     actions_port=3, rasa=[4], actions=[5], bridges=[6])
+
+
 async def test_messages_alternating_between_rasa_servers_keep_their_order(scale_cluster: Cluster) -> None:
     """Each message goes to the other server as soon as the previous one holds its place in the lock.
 

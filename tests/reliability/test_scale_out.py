@@ -233,6 +233,7 @@ async def test_kill_one_of_each_during_traffic_loses_nothing(scale_cluster: Clus
     customer = SocketCustomer(f"kill-sock-{run}")
     answered: Dict[str, List[str]] = {}
     killed_at: Dict[str, float] = {}
+    slowest = [0.0]  # the longest a customer waited for an answer (a lock held by the dead server)
     async with httpx.AsyncClient(timeout=120) as http:
         await customer.connect(_direct(cluster, "rasa-2"))  # the surviving server: its socket stays up
         await customer.say("转人工")
@@ -250,7 +251,9 @@ async def test_kill_one_of_each_during_traffic_loses_nothing(scale_cluster: Clus
                 round_ += 1
                 sender = f"kill-{run}-{n}-{round_}"
                 for text in chat_texts:
+                    asked = time.monotonic()
                     got, retries = await say(http, rasa, sender, text, deadline)
+                    slowest[0] = max(slowest[0], time.monotonic() - asked)
                     messages.sent += 1
                     messages.retried += retries
                     messages.delivered += bool(got)
@@ -303,7 +306,8 @@ async def test_kill_one_of_each_during_traffic_loses_nothing(scale_cluster: Clus
     after = [u for u in _served(cluster, s.rasa_port, "/webhooks/kefu/webhook")]
     print(f"\nREST messages per Rasa server (nginx log): "
           f"{ {i.name: sum(u.endswith(f':{i.port}') for u in after) for i in cluster.instances if i.kind == 'rasa'} }")
-    print(f"killed {', '.join(f'{k} at {v:.1f} s' for k, v in killed_at.items())}; traffic took {took:.1f} s")
+    print(f"killed {', '.join(f'{k} at {v:.1f} s' for k, v in killed_at.items())}; traffic took {took:.1f} s; "
+          f"longest wait for an answer {slowest[0]:.1f} s")
     for tally in (messages, escalations, replies):
         print(tally.line(), *tally.notes, sep="\n  ")
     assert len(killed_at) == 3

@@ -23,7 +23,7 @@ export PYTHONDONTWRITEBYTECODE = 1
 
 TRAIN_INPUTS := config.yml $(shell find domain data -type f -name '*.yml' 2>/dev/null) $(wildcard data/jieba/*) $(SPACY)
 
-.PHONY: help install spacy train seed run test pytest validate conversations screenshots test-stories eval eval-external check accept lint reload bench browser clean
+.PHONY: help install spacy train seed run test pytest validate conversations screenshots test-stories eval eval-external check accept lint reload bench browser nginx cluster clean
 
 help: ## List every target
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -60,7 +60,7 @@ run: install spacy train seed ## Set up, train if needed and start the whole sta
 validate: install ## rasa data validate
 	$(RASA) data validate --domain domain --data data --config config.yml --quiet
 
-pytest: install spacy train seed browser ## Run the pytest suite
+pytest: install spacy train seed browser nginx ## Run the pytest suite
 	$(PY) -m pytest -q
 
 conversations: install spacy train seed ## Play every end-to-end conversation against the running stack (tests/conversations)
@@ -69,7 +69,7 @@ conversations: install spacy train seed ## Play every end-to-end conversation ag
 test-stories: install train ## Run the test conversations (tests/test_stories)
 	$(RASA) test core --model $(MODEL) --stories tests/test_stories --fail-on-prediction-errors --out results/core --quiet
 
-test: install spacy train seed validate browser ## Set up and run every test
+test: install spacy train seed validate browser nginx ## Set up and run every test
 	$(PY) -m pytest -q
 	@if [ -d tests/test_stories ]; then $(MAKE) --no-print-directory test-stories; fi
 
@@ -100,6 +100,13 @@ screenshots: install spacy train seed browser ## Refresh the README's screenshot
 
 browser: ## Install Debian's chromium and CJK fonts for the browser tests when missing (never `playwright install`)
 	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; } || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+
+SCALE ?= 2
+cluster: install spacy train seed nginx ## Scale-out on one machine: SCALE (default 2) Rasa servers, action servers and bridges behind nginx
+	@$(PY) -m bot.cluster --rasa $(SCALE) --actions $(SCALE) --bridges $(SCALE)
+
+nginx: ## Install Debian's nginx when missing (the scale-out test and deploy/nginx.conf.template put it in front of N of each service)
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx >/dev/null; }
 
 clean: ## Remove the venv, models, build output and runtime data
 	rm -rf $(VENV) models build var results

@@ -52,6 +52,8 @@ from socketio.exceptions import ConnectionRefusedError as SocketRefused  # not t
 from bot import speedups
 from bot.text import conversation_script
 from bot.guard import CustomerGuard
+from bot.redis_url import RedisSettings
+from bot.socketio_redis import KefuRedisManager
 from bot.identity import Customer, CustomerVerifier, IdentityError, reserved, with_customer
 from handoff.exceptions import HandoffError
 from handoff.safe_json import parse_json_body
@@ -86,10 +88,8 @@ class HandoffGate:
 
     def _client(self) -> Any:
         if self._redis is None:
-            import redis.asyncio as aioredis
-
-            self._redis = aioredis.Redis.from_url(
-                self.redis_url, decode_responses=True, socket_timeout=0.5, socket_connect_timeout=0.5
+            self._redis = RedisSettings.parse(self.redis_url).async_client(
+                decode_responses=True, socket_timeout=0.5, socket_connect_timeout=0.5
             )
         return self._redis
 
@@ -283,7 +283,7 @@ def redis_client_manager(url: Optional[str] = None) -> Any:
     """A socket.io Redis manager that still delivers locally when Redis is down."""
     import socketio
 
-    class ResilientRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc,name-defined]
+    class ResilientRedisManager(KefuRedisManager):
         async def _publish(self, data: Any) -> Any:
             import pickle
 

@@ -33,8 +33,10 @@ from contextlib import asynccontextmanager
 from typing import Any, AsyncGenerator, Optional, Text
 
 from rasa.core.lock import TicketLock
-from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
+from rasa.core.lock_store import DEFAULT_SOCKET_TIMEOUT_IN_SECONDS, LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
+
+from bot.redis_url import RedisSettings
 
 # Every script: KEYS[1] = ticket numbers (sorted set, score = number),
 # KEYS[2] = expiries (hash number -> ms, plus the counter field "last").
@@ -103,6 +105,11 @@ class KefuRedisLockStore(RedisLockStore):
         if endpoint_config is not None:
             kwargs = {"host": endpoint_config.url or "localhost", **endpoint_config.kwargs, **kwargs}
         super().__init__(**kwargs)
+        # REDIS_URL when set (TLS, ACL user, Sentinel: bot/redis_url.py), else endpoints.yml's values
+        self.red = RedisSettings.from_env(
+            host=kwargs.get("host"), port=int(kwargs.get("port") or 6379), db=int(kwargs.get("db", 1) or 0),
+            password=kwargs.get("password") or None,
+        ).client(socket_timeout=kwargs.get("socket_timeout", DEFAULT_SOCKET_TIMEOUT_IN_SECONDS))
         self._issue = self.red.register_script(_ISSUE)
         self._try = self.red.register_script(_TRY)
         self._issue_and_try = self.red.register_script(_ISSUE_AND_TRY)

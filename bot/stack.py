@@ -21,12 +21,12 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
-from urllib.parse import urlparse
 
 from bot.hardening import PRIVATE_UMASK, UnsafeSetting, cors_origins, make_private
 from bot.identity import customer_secret
 from bot.paths import ROOT, data_dir
 from bot.redis_server import EmbeddedRedis, RedisServerError, port_in_use
+from bot.redis_url import RedisSettings, RedisUrlError, redacted
 from handoff.limits import Limits
 from handoff.settings import SettingsError, demo_tokens_path, stored_secret
 
@@ -115,16 +115,17 @@ def _checked(check: Callable[..., T], *args: Any) -> T:
 
 
 def redis_env(url: str) -> Dict[str, str]:
-    """The variables endpoints.yml reads, from one REDIS_URL."""
-    parsed = urlparse(url)
-    if parsed.scheme not in ("redis", "rediss") or not parsed.hostname:
-        raise ConfigError(f"REDIS_URL={url!r} 格式不对, 应为 redis://host:port/db")
-    db = (parsed.path or "/0").lstrip("/") or "0"
+    """The variables endpoints.yml reads, from one REDIS_URL (bot/redis_url.py; the stores prefer REDIS_URL)."""
+    try:
+        parsed = RedisSettings.parse(url)
+    except RedisUrlError as exc:
+        raise ConfigError(str(exc)) from None
+    host, port = parsed.hosts[0] if parsed.hosts else ("127.0.0.1", 6379)
     return {
         "REDIS_URL": url,
-        "KEFU_REDIS_HOST": parsed.hostname,
-        "KEFU_REDIS_PORT": str(parsed.port or 6379),
-        "KEFU_REDIS_DB": db,
+        "KEFU_REDIS_HOST": host,
+        "KEFU_REDIS_PORT": str(port),
+        "KEFU_REDIS_DB": str(parsed.db),
         "KEFU_REDIS_PASSWORD": parsed.password or "",
     }
 
@@ -133,11 +134,13 @@ def check_redis(url: str) -> None:
     import redis
 
     try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        client = RedisSettings.parse(url).client(socket_connect_timeout=2, socket_timeout=2)
         client.ping()
         client.close()
+    except RedisUrlError as exc:
+        raise ConfigError(str(exc)) from None
     except redis.RedisError as exc:
-        raise ConfigError(f"无法连接 REDIS_URL={url} ({exc.__class__.__name__}): 请检查 Redis 是否启动, 或删除 REDIS_URL 使用内置 Redis") from None
+        raise ConfigError(f"无法连接 REDIS_URL={redacted(url)} ({exc.__class__.__name__}): 请检查 Redis 是否启动, 或删除 REDIS_URL 使用内置 Redis") from None
 
 
 def service_env(settings: StackSettings, redis_url: str) -> Dict[str, str]:

@@ -19,7 +19,10 @@ import json
 from typing import Any, Dict, Optional
 
 from rasa.core.tracker_store import RedisTrackerStore
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.redis_url import RedisSettings
 
 
 class KefuRedisTrackerStore(RedisTrackerStore):
@@ -27,6 +30,14 @@ class KefuRedisTrackerStore(RedisTrackerStore):
 
     fast_saves = 0
     merged_saves = 0
+
+    def __init__(self, domain: Domain, host: str = "localhost", port: int = 6379, db: int = 0,
+                 password: Optional[str] = None, **kwargs: Any) -> None:
+        super().__init__(domain, host=host, port=port, db=db, password=password, **kwargs)
+        # REDIS_URL when set (TLS, ACL user, Sentinel: bot/redis_url.py), else endpoints.yml's
+        # host/port/db/password; Rasa's own client knows neither Sentinel nor the URL forms
+        self.red = RedisSettings.from_env(host=host, port=int(port), db=int(db or 0),
+                                          password=password or None).client(decode_responses=True)
 
     async def save(self, tracker: DialogueStateTracker, timeout: Optional[float] = None) -> None:
         await self.stream_events(tracker)

@@ -552,6 +552,13 @@ async def handoff_error(request: Request, exc: Exception) -> Response:
     return _error(exc.code, exc.detail, exc.status)
 
 
+async def redis_error(request: Request, exc: Exception) -> Response:
+    """A Redis failure outside the queue's own calls (e.g. mid-failover): 503 to retry, not a 500."""
+    logger.warning("Redis unavailable during %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    unavailable = QueueUnavailable()
+    return _error(unavailable.code, unavailable.detail, unavailable.status)
+
+
 # ---- OpenAPI ---------------------------------------------------------------------------------
 
 _ERROR_SCHEMA = {
@@ -649,12 +656,13 @@ def build_service(settings: Settings) -> HandoffService:
         settings.redis_url, lease_seconds=settings.lease_seconds, max_chats=settings.max_chats,
         online_seconds=settings.online_seconds, sla_seconds=settings.sla_seconds,
         retention_seconds=settings.retention_seconds,
+        wait_replicas=settings.redis_wait_replicas, wait_ms=settings.redis_wait_ms,
     )
     emitter = None
     try:
-        import socketio
+        from bot.socketio_redis import KefuRedisManager  # optional at run time: REST polling works without it
 
-        emitter = socketio.AsyncRedisManager(settings.redis_url, write_only=True)
+        emitter = KefuRedisManager(settings.redis_url, write_only=True)
     except Exception as exc:  # socket.io relay is optional; REST polling still works
         logger.warning("socket.io relay unavailable: %s", exc)
     rasa = RasaClient(settings.rasa_url, settings.rasa_token)
@@ -758,7 +766,8 @@ def create_app(settings: Optional[Settings] = None, service: Optional[HandoffSer
         routes=routes,
         lifespan=lifespan,
         middleware=[Middleware(SecurityHeaders, headers=security_headers(settings.rasa_url))],
-        exception_handlers={HandoffError: handoff_error, HTTPException: http_error, Exception: internal_error},
+        exception_handlers={HandoffError: handoff_error, RedisError: redis_error, HTTPException: http_error,
+                            Exception: internal_error},
     )
     if settings.web_dir is not None:
         # The router's fallback, not Mount("/"): a catch-all mount matches every

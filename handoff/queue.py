@@ -23,6 +23,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequ
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from bot.redis_url import RedisSettings
 from handoff import keys
 from handoff.exceptions import BY_CODE, HandoffError, QueueUnavailable
 
@@ -431,8 +432,13 @@ class HandoffQueue:
         sla_seconds: Optional[Mapping[str, int]] = None,
         retention_seconds: int = RETENTION_SECONDS,
         clock: Callable[[], int] = now_ms,
+        wait_replicas: int = 0,
+        wait_ms: int = 1000,
     ) -> None:
         self.redis = client
+        #: KEFU_REDIS_WAIT_REPLICAS: an escalation is acknowledged only once this many replicas have it
+        self.wait_replicas = wait_replicas
+        self.wait_ms = wait_ms
         self.retention_seconds = retention_seconds
         #: a closed ticket goes after 7 days, or sooner when the retention is shorter
         self.closed_ttl = min(TICKET_TTL_SECONDS, retention_seconds)
@@ -455,8 +461,9 @@ class HandoffQueue:
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> "HandoffQueue":
-        client = aioredis.Redis.from_url(
-            url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5, health_check_interval=10
+        # TLS, ACL user, Sentinel: the same parser as every other client (bot/redis_url.py)
+        client = RedisSettings.parse(url).async_client(
+            decode_responses=True, socket_connect_timeout=2, socket_timeout=5, health_check_interval=10
         )
         return cls(client, **kwargs)
 
@@ -516,8 +523,22 @@ class HandoffQueue:
         tid = str(result[1])
         if result[0] == "dup":
             await self.bump(tid, new.priority)
-            return tid, False
-        return tid, True
+        await self._replicated()
+        return tid, result[0] != "dup"
+
+    async def _replicated(self) -> None:
+        """WAIT for ``wait_replicas`` replicas; QueueUnavailable (503) when fewer confirm in time.
+
+        Why: Redis replicates asynchronously, so a master that dies right after
+        answering can take an acknowledged ticket with it when a replica is
+        promoted. Refused here, the escalation stays in the caller's durable
+        outbox and is sent again (idempotent by escalation id) until a replica has it.
+        """
+        if self.wait_replicas <= 0:
+            return
+        confirmed = int(await self.redis.execute_command("WAIT", self.wait_replicas, self.wait_ms))
+        if confirmed < self.wait_replicas:
+            raise QueueUnavailable(f"只有 {confirmed} 个副本确认 (replicas confirmed: {confirmed}/{self.wait_replicas})")
 
     @_redis_errors
     async def bump(self, ticket_id: str, priority: str) -> bool:

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Mapping, Optional
 from urllib.parse import urlparse
 
+from bot.redis_url import RedisSettings, RedisUrlError
+
 
 class SettingsError(ValueError):
     """A setting that stops start-up; the message says what to fix."""
@@ -85,6 +87,16 @@ def _url(env: Mapping[str, str], name: str, default: str, schemes: tuple[str, ..
     return value.rstrip("/")
 
 
+def _redis_url(env: Mapping[str, str]) -> str:
+    """REDIS_URL checked by the one parser every client uses (bot/redis_url.py): TLS, ACL, Sentinel."""
+    value = env.get("REDIS_URL", "").strip() or "redis://127.0.0.1:6379/0"
+    try:
+        RedisSettings.parse(value)
+    except RedisUrlError as exc:
+        raise SettingsError(str(exc)) from None
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -108,6 +120,10 @@ class Settings:
     retention_days: int = 30
     #: new non-safety tickets one sender may open per hour (KEFU_ESCALATIONS_PER_HOUR)
     escalations_per_hour: int = 5
+    #: KEFU_REDIS_WAIT_REPLICAS: replicas that must hold an escalation before it is acknowledged
+    redis_wait_replicas: int = 0
+    #: KEFU_REDIS_WAIT_MS: how long the bridge waits for them
+    redis_wait_ms: int = 1000
 
     @property
     def retention_seconds(self) -> int:
@@ -124,7 +140,7 @@ class Settings:
             raise SettingsError(f"KEFU_DEMO_AGENTS={demo_raw!r} 应为 0 或 1 (expected 0 or 1)")
         web = Path(__file__).resolve().parent.parent / "web"
         return cls(
-            redis_url=_url(env, "REDIS_URL", "redis://127.0.0.1:6379/0", ("redis", "rediss", "unix")),
+            redis_url=_redis_url(env),
             host=env.get("KEFU_HANDOFF_HOST", "").strip() or "127.0.0.1",
             port=_int(env, "KEFU_HANDOFF_PORT", 5006, 1, 65535),
             rasa_url=_url(env, "RASA_URL", "http://127.0.0.1:5005", ("http", "https")),
@@ -145,4 +161,6 @@ class Settings:
             web_dir=web if web.is_dir() else None,
             retention_days=_int(env, "KEFU_RETENTION_DAYS", 30, 1, 3650),
             escalations_per_hour=_int(env, "KEFU_ESCALATIONS_PER_HOUR", 5, 1, 1000),
+            redis_wait_replicas=_int(env, "KEFU_REDIS_WAIT_REPLICAS", 0, 0, 16),
+            redis_wait_ms=_int(env, "KEFU_REDIS_WAIT_MS", 1000, 10, 60000),
         )

@@ -48,11 +48,16 @@ def default_redis_url() -> str:
 def load_events(sender_id: str, redis_url: str, key_prefix: str = DEFAULT_KEY_PREFIX) -> List[Event]:
     import redis
 
-    client = redis.Redis.from_url(redis_url, decode_responses=True, socket_timeout=5)
+    from bot.redis_url import RedisSettings, RedisUrlError, redacted  # beside redis: only this command needs them
+
+    try:  # TLS, ACL user, Sentinel: the parser every client of the stack uses
+        client = RedisSettings.parse(redis_url).client(decode_responses=True, socket_timeout=5)
+    except RedisUrlError as exc:
+        raise TranscriptError(str(exc)) from None
     try:
         stored = client.get(tracker_key(sender_id, key_prefix))
     except redis.RedisError as exc:
-        raise TranscriptError(f"无法连接 Redis({redis_url}): {exc}") from exc
+        raise TranscriptError(f"无法连接 Redis({redacted(redis_url)}): {exc}") from exc
     finally:
         client.close()
     if stored is None:

@@ -216,7 +216,6 @@ class HandoffService:
     async def ticket_view(self, ticket: Mapping[str, str], transcript: bool = True) -> Dict[str, Any]:
         view: Dict[str, Any] = {
             "id": ticket["id"],
-            "conversation_id": ticket["sender"],
             "customer": mask_customer(ticket["sender"]),
             "channel": ticket.get("channel", ""),
             "priority": ticket.get("priority", ""),

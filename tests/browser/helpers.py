@@ -10,6 +10,7 @@ import httpx
 import redis
 from playwright.sync_api import expect
 
+from handoff import keys
 from tests.browser.conftest import LiveStack
 
 ORDER = "2023112215300012345"  # seeded: a late food order, rider 王师傅 (scripts/seed_orders.py)
@@ -24,12 +25,24 @@ def rest_customer_waiting(stack: LiveStack, first: str = f"我的订单 {ORDER} 
     return sender
 
 
+def ticket_id_of(stack: LiveStack, sender: str) -> Optional[str]:
+    """The ticket of ``sender``'s conversation, from Redis: agents see a masked handle, never the id."""
+    state = conversation_state(stack, sender)
+    return state.split(":", 1)[1] if state else None
+
+
+def sender_of(stack: LiveStack, ticket_id: str) -> str:
+    """The conversation a ticket belongs to (Redis; not in any agent view)."""
+    return str(db(stack).hget(keys.ticket(ticket_id), "sender"))
+
+
 def ticket_for(stack: LiveStack, sender: str, agent: str = "gen1", timeout: float = 30) -> Dict[str, Any]:
     """The waiting ticket of ``sender`` as the queue API shows it to ``agent``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        tid = ticket_id_of(stack, sender)
         queue = httpx.get(f"{stack.handoff}/api/queue", headers=stack.agent_headers(agent)).json()["tickets"]
-        found = next((t for t in queue if t["conversation_id"] == sender), None)
+        found = next((t for t in queue if tid and t["id"] == tid), None)
         if found:
             return dict(found)
         time.sleep(0.2)

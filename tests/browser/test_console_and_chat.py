@@ -17,6 +17,7 @@ import httpx
 from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP, MOBILE, LiveStack, Scenario, Screenshots, console_login, ticket_of
+from tests.browser.helpers import ticket_for
 
 XSS = "<img src=x onerror=alert(1)>"
 FRIGHTENED = "司机一直跟着我,还威胁我,我好害怕"
@@ -247,13 +248,7 @@ def test_agent_links_open_only_http_and_mailto(stack: LiveStack, scenario: Scena
     customer.click("#composer button[type=submit]")
 
     agent = stack.agent_headers("gen1")
-    deadline = time.monotonic() + 30
-    ticket = None
-    while ticket is None and time.monotonic() < deadline:
-        queue = httpx.get(f"{stack.handoff}/api/queue", headers=agent).json()["tickets"]
-        ticket = next((t for t in queue if t["conversation_id"] == sender), None)
-        time.sleep(0.2)
-    assert ticket is not None, "转人工 on the chat page did not reach the queue"
+    ticket = ticket_for(stack, sender)  # fails when 转人工 on the chat page did not reach the queue
     assert httpx.post(f"{stack.handoff}/api/tickets/{ticket['id']}/claim", headers=agent).status_code == 200
     text = ("请看[退款说明](https://kefu.example.com/refund),或者[点我](javascript:alert`1`)、"
             "[图片](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)、[再点](JaVaScRiPt:alert`2`),"

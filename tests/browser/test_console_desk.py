@@ -10,7 +10,7 @@ import httpx
 from playwright.sync_api import expect
 
 from tests.browser.conftest import LiveStack, Scenario, Screenshots, console_login
-from tests.browser.helpers import claim_in_console, db, rest_customer_waiting, ticket_for, transcript
+from tests.browser.helpers import claim_in_console, db, rest_customer_waiting, sender_of, ticket_for, transcript
 
 WIDE = {"width": 1440, "height": 900}
 PHONE = {"width": 375, "height": 740}
@@ -57,7 +57,7 @@ def test_keyboard_shortcuts_focus_and_names(stack: LiveStack, scenario: Scenario
     agent.keyboard.press("Alt+1")
     expect(agent.locator("#tabs button").nth(0)).to_have_class(re.compile(r"\bactive\b"))
     active = agent.locator("#tabs button.active").get_attribute("data-ticket")
-    sender = next(t["conversation_id"] for t in held if t["id"] == active)
+    sender = sender_of(stack, active)
     reply = agent.locator("#reply")
     reply.click()
     reply.type("您好")

@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP, LiveStack, Screenshots
+from tests.browser.helpers import ticket_for
 from tests.browser.test_console_and_chat import Scenario, console_login
 
 
@@ -30,8 +31,7 @@ def test_scripts_are_categorised_searchable_and_ask_for_their_variables(
     stack.rest(sender, "订单 2023112215300012345 的外卖还没到")
     stack.rest(sender, "转人工")
     agent_headers = stack.agent_headers("gen1")
-    queue = httpx.get(f"{stack.handoff}/api/queue", headers=agent_headers).json()["tickets"]
-    ticket = next(t for t in queue if t["conversation_id"] == sender)
+    ticket = ticket_for(stack, sender)
     assert httpx.post(f"{stack.handoff}/api/tickets/{ticket['id']}/claim", headers=agent_headers).status_code == 200
     listed = httpx.get(f"{stack.handoff}/api/scripts", headers=agent_headers).json()
 

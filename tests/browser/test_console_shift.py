@@ -13,7 +13,7 @@ from playwright.sync_api import Route, expect
 from bot.paths import ROOT
 from tests.browser.conftest import LEASE_SECONDS, LiveStack, Scenario, Screenshots, console_login
 from tests.browser.helpers import (
-    ORDER, claim_in_console, conversation_state, held_by, rest_customer_waiting, ticket_for, transcript,
+    ORDER, claim_in_console, conversation_state, held_by, rest_customer_waiting, ticket_for, ticket_id_of, transcript,
 )
 
 WIDE = {"width": 1440, "height": 900}
@@ -110,7 +110,8 @@ def test_long_chat_keeps_the_newest_turn_and_the_composer_in_view(
 
 def ticket_for_held(stack: LiveStack, sender: str, agent: str = "gen1") -> str:
     chats = httpx.get(f"{stack.handoff}/api/chats", headers=stack.agent_headers(agent)).json()["tickets"]
-    return next(t["id"] for t in chats if t["conversation_id"] == sender)
+    tid = ticket_id_of(stack, sender)
+    return next(t["id"] for t in chats if t["id"] == tid)
 
 
 def test_lease_renewed_over_http_and_a_lost_chat_said_plainly(

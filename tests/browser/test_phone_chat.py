@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import LiveStack, Screenshots
+from tests.browser.helpers import ticket_for
 from tests.browser.test_console_and_chat import Scenario
 
 PHONE = {"width": 375, "height": 667}
@@ -87,14 +88,7 @@ def latest_message_in_view(page: Page) -> None:
 
 
 def ticket_of(stack: LiveStack, sender: str, agent: str = "safe1") -> Dict[str, Any]:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        queue = httpx.get(f"{stack.handoff}/api/queue", headers=stack.agent_headers(agent)).json()["tickets"]
-        found = next((t for t in queue if t["conversation_id"] == sender), None)
-        if found:
-            return found
-        time.sleep(0.3)
-    raise AssertionError(f"{sender} never reached the queue")
+    return ticket_for(stack, sender, agent)
 
 
 def test_reload_keeps_the_conversation_on_a_phone(stack: LiveStack, scenario: Scenario, shot: Screenshots) -> None:

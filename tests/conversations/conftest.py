@@ -3,7 +3,8 @@
 ``bot/stack.py`` on free ports with a fresh data dir and its own agents file
 (one agent who may see every queue). ``KEFU_CONVERSATION_STACK=/path.json``
 ({"rasa": url, "handoff": url, "db": path, "token": agent token}) runs the
-suite against a stack that is already running, to iterate quickly.
+suite against a stack that is already running, to iterate quickly (the
+bridge's internal token is read from the db's data dir).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any, Dict, Iterator, List
 import pytest
 
 from handoff.agents import AgentDirectory
+from handoff.settings import stored_secret
 
 _OUTCOMES: Dict[str, str] = {}
 
@@ -26,6 +28,8 @@ class LiveStack:
     handoff: str
     db: Path
     agent_token: str
+    #: the bridge's /internal token: which ticket is whose (agents only see a masked handle)
+    internal_token: str
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +37,8 @@ def conversation_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Liv
     existing = os.environ.get("KEFU_CONVERSATION_STACK")
     if existing:
         info = json.loads(Path(existing).read_text(encoding="utf-8"))
-        yield LiveStack(info["rasa"], info["handoff"], Path(info["db"]), info["token"])
+        yield LiveStack(info["rasa"], info["handoff"], Path(info["db"]), info["token"],
+                        stored_secret(Path(info["db"]).parent, "internal_token"))
         return
     from bot.stack import StackProcess  # the stack runner pulls in psutil and subprocess helpers
 
@@ -42,7 +47,8 @@ def conversation_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Liv
     env = StackProcess.free_env(data, KEFU_AGENTS_FILE=str(data / "agents.json"), KEFU_DEMO_AGENTS="0")
     running = StackProcess(env)
     try:
-        yield LiveStack(running.url("rasa"), running.url("handoff"), data / "orders.sqlite3", token)
+        yield LiveStack(running.url("rasa"), running.url("handoff"), data / "orders.sqlite3", token,
+                        stored_secret(data, "internal_token"))
     finally:
         running.stop()
 

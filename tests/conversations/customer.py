@@ -93,18 +93,25 @@ class SocketCustomer:
 class Queue:
     """What the agents see: this customer's ticket in the live queue."""
 
-    def __init__(self, handoff_url: str, agent_token: str) -> None:
+    def __init__(self, handoff_url: str, agent_token: str, internal_token: str) -> None:
         self.url = handoff_url
         self.http = httpx.Client(timeout=10, headers={"Authorization": f"Bearer {agent_token}"})
+        self.internal = {"Authorization": f"Bearer {internal_token}"}
 
     def priority_of(self, sender: str, wait: float = 0.0) -> Optional[str]:
-        """The priority of ``sender``'s waiting ticket (polling up to ``wait`` s), or None."""
+        """The priority of ``sender``'s waiting ticket (polling up to ``wait`` s), or None.
+
+        Which ticket is the customer's comes from the bot's side of the bridge
+        (/internal/conversations): the agents' queue shows a masked handle only."""
         deadline = time.monotonic() + wait
         while True:
+            state = self.http.get(f"{self.url}/internal/conversations/{sender}", headers=self.internal)
+            state.raise_for_status()
+            tid = state.json().get("ticket_id")
             resp = self.http.get(f"{self.url}/api/queue")
             resp.raise_for_status()
             for ticket in resp.json().get("tickets", []):
-                if ticket.get("conversation_id") == sender:
+                if tid and ticket.get("id") == tid:
                     return str(ticket.get("priority"))
             if time.monotonic() >= deadline:
                 return None

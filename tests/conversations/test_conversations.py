@@ -40,7 +40,7 @@ def play(stack: LiveStack, scenario: Scenario, channel: str) -> List[str]:
         customer = SocketCustomer(stack.rasa, sender, auth={"token": token} if token else None)
     else:
         customer = RestCustomer(stack.rasa, sender, headers={"Authorization": f"Bearer {token}"} if token else None)
-    queue = Queue(stack.handoff, stack.agent_token)
+    queue = Queue(stack.handoff, stack.agent_token, stack.internal_token)
     problems: List[str] = []
     replies: List[Reply] = []
     transcript: List[str] = []

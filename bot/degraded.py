@@ -68,6 +68,24 @@ class CountingOutput(OutputChannel):
         self.sent += 1
         await self.inner.send_response(recipient_id, message)
 
+    def _delegate(name: str) -> Any:  # type: ignore[misc]  # builds the methods below
+        async def send(self: "CountingOutput", *args: Any, **kwargs: Any) -> None:
+            self.sent += 1
+            await getattr(self.inner, name)(*args, **kwargs)
+
+        send.__name__ = name
+        return send
+
+    # callers may skip send_response (the wrapped channel's own methods do the formatting)
+    send_text_message = _delegate("send_text_message")
+    send_image_url = _delegate("send_image_url")
+    send_attachment = _delegate("send_attachment")
+    send_text_with_buttons = _delegate("send_text_with_buttons")
+    send_quick_replies = _delegate("send_quick_replies")
+    send_elements = _delegate("send_elements")
+    send_custom_json = _delegate("send_custom_json")
+    del _delegate
+
 
 class MemoryFallback:
     """Run a message through Rasa; while Redis is away, through an in-memory conversation."""

@@ -12,6 +12,7 @@ from typing import Any, Dict, List
 
 from bot.paths import ROOT
 from bot.redis_server import free_port
+from bot.supervisor import die_with_parent
 
 
 class StackProcess:
@@ -20,11 +21,13 @@ class StackProcess:
     Blocks until the stack prints that it started (or fails with its output).
     """
 
-    def __init__(self, env: Dict[str, str], timeout: float = 300.0) -> None:
+    def __init__(self, env: Dict[str, str], timeout: float = 300.0, follow: bool = False) -> None:
+        """``follow``: keep reading the output into ``lines`` after start-up (restart notices)."""
         self.env = env
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot.stack"], cwd=ROOT, env=env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            preexec_fn=die_with_parent(os.getpid()),  # a killed test run leaves no stack behind
         )
         self.lines: List[str] = []
         deadline = time.monotonic() + timeout
@@ -37,8 +40,8 @@ class StackProcess:
             if line.startswith("Kefu 已启动"):
                 while not self.lines[-1].startswith("  Redis"):
                     self.lines.append(self.proc.stdout.readline())
-                # keep reading: restart notices must not fill the pipe and block the stack
-                threading.Thread(target=self._read_rest, daemon=True).start()
+                if follow:  # otherwise the caller may read on (tests/security reads the token lines)
+                    threading.Thread(target=self._read_rest, daemon=True).start()
                 return
         self.stop()
         raise RuntimeError("stack did not start:\n" + "".join(self.lines))

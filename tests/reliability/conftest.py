@@ -136,7 +136,7 @@ class Live:
 
 def start_stack(data: Path, **extra: str) -> Live:
     env = StackProcess.free_env(data, KEFU_DEMO_AGENTS="1", **extra)
-    return Live(StackProcess(env, timeout=400), data)
+    return Live(StackProcess(env, timeout=400, follow=True), data)
 
 
 @pytest.fixture(scope="session")

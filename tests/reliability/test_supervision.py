@@ -51,7 +51,7 @@ def test_children_die_with_a_killed_runner_and_the_next_start_succeeds(tmp_path:
     print(f"\nkill -9 of the runner: {len(gone)} of {len(children)} children stopped with it")
     assert not alive, f"orphans left serving: {[p.pid for p in alive]}"
     # the same ports and data dir, as a second `make run` would use
-    second = Live(StackProcess(first.stack.env, timeout=400), tmp_path)
+    second = Live(StackProcess(first.stack.env, timeout=400, follow=True), tmp_path)
     try:
         assert second.answers()
     finally:
@@ -93,7 +93,7 @@ def test_a_stale_stack_is_cleaned_but_a_stranger_on_the_port_is_not_killed(tmp_p
     orphan = _listener(int(env["KEFU_RASA_PORT"]))
     _record(tmp_path, rasa=orphan)
     try:
-        started = Live(StackProcess(env, timeout=400), tmp_path)
+        started = Live(StackProcess(env, timeout=400, follow=True), tmp_path)
     finally:
         if orphan.poll() is None:
             orphan.kill()

@@ -40,6 +40,8 @@ from bot.text import conversation_script
 logger = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+#: conversations kept in memory at most during an outage (the oldest is forgotten first)
+MAX_MEMORY_CONVERSATIONS = 5000
 
 
 def redis_failure(exc: BaseException) -> bool:
@@ -130,6 +132,8 @@ class MemoryFallback:
             return
         processor = self._memory_processor(agent)
         assert self._store is not None
+        while len(self._store.store) >= MAX_MEMORY_CONVERSATIONS:
+            self._store.store.pop(next(iter(self._store.store)))
         try:
             if await self._store.retrieve(message.sender_id) is None:
                 traditional = conversation_script([message.text or ""]) == "hant"

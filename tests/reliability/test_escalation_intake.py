@@ -14,10 +14,12 @@ from typing import Dict, List
 import httpx
 import pytest
 
+from bot.responses import load_responses
 from handoff.intake import safe_sender
 from tests.reliability.conftest import Live, wait_for
 
 PHONE = "13812345678"
+DELAYED = str(load_responses()["utter_handoff_delayed"][0]["text"])[:12]
 
 
 def _long_message() -> str:
@@ -44,6 +46,9 @@ def _escalate(live: Live, raw_sender: str, first: List[str], outcomes: Dict[str,
     assert resp.status_code == 200
     reply = live.texts(resp.json())
     assert reply.strip(" |"), "转人工 got no reply"
+    # queued at once: before, the bridge refused it and the customer read "delayed, 不会丢失" while
+    # the outbox retry dropped it (or, if the bridge's own drain got there first, queued it later)
+    assert DELAYED not in reply, f"the bridge refused the escalation: {reply}"
     outcomes["sent"] += 1
     key = safe_sender(raw_sender)
     wait_for(lambda: live.tickets(key), timeout=60)

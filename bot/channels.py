@@ -18,7 +18,8 @@ message gets the safety instructions that fit (bot/safety.py situation) and
 moves the ticket to P0, and 我该怎么办 on a safety ticket gets them again. The message
 always reaches Rasa too, so the tracker logs it (a paused conversation is
 logged, not answered). If Redis or the bridge is down, the message simply
-goes to Rasa as usual.
+goes to Rasa as usual; if Rasa's own stores cannot reach Redis, it is
+answered from an in-memory conversation (bot/degraded.py).
 
 Signed-in app customers (bot/identity.py): a valid customer JWT (REST
 ``Authorization: Bearer``, socket.io ``auth={"token": ...}``) fixes the
@@ -50,12 +51,14 @@ from sanic.response import HTTPResponse
 from socketio.exceptions import ConnectionRefusedError as SocketRefused  # not the builtin of that name
 
 from bot import speedups
+from bot.degraded import MemoryFallback
 from bot.text import conversation_script
 from bot.guard import CustomerGuard
 from bot.redis_url import RedisSettings
 from bot.socketio_redis import KefuRedisManager
 from bot.identity import Customer, CustomerVerifier, IdentityError, reserved, with_customer
 from handoff.exceptions import HandoffError
+from handoff.intake import safe_sender, split_text
 from handoff.safe_json import parse_json_body
 
 logger = logging.getLogger(__name__)
@@ -131,10 +134,17 @@ class HandoffGate:
             return None
         return dict(resp.json())
 
+    async def _customer_message(self, sender: str, text: str) -> Optional[Dict[str, Any]]:
+        """Add a customer's message to the ticket: a long one whole, as consecutive lines."""
+        result = None
+        for piece in split_text(text):
+            result = await self._post("/internal/customer-message", {"sender": sender, "text": piece})
+        return result
+
     async def forward(self, sender: str, text: str) -> None:
         """Add a message the bot will not see to an open ticket's transcript (nothing if not in handoff)."""
         if text and await self.state(sender):
-            await self._post("/internal/customer-message", {"sender": sender, "text": text})
+            await self._customer_message(sender, text)
 
     async def _ticket_fields(self, ticket_id: str, *names: str) -> List[str]:
         from redis.exceptions import RedisError
@@ -183,18 +193,18 @@ class HandoffGate:
             intent = await intent_of(text)
             followup = intent != "report_safety" and await self._safety_followup(_ticket, text)
             if intent == "report_safety" or followup:
-                await self._post("/internal/customer-message", {"sender": sender, "text": text})
+                await self._customer_message(sender, text)
                 if not followup:
                     await self._post("/internal/bump", {"sender": sender})
                 kind = await self._safety_situation(_ticket, text)
                 return [notice(f"utter_safety_{kind}", "safety_instructions", traditional),
                         notice("utter_safety_followup_wait", "queue_position", traditional)]
             if intent == "deny" or text.strip(" 。.!!~") in LEAVE_WORDS or LEAVE_PATTERN.search(text):
-                await self._post("/internal/customer-message", {"sender": sender, "text": text})
+                await self._customer_message(sender, text)
                 if await self._post("/internal/leave", {"sender": sender}) is not None:
                     return [notice("utter_handoff_left_queue", "queue_left", traditional)]
                 return []
-        result = await self._post("/internal/customer-message", {"sender": sender, "text": text})
+        result = await self._customer_message(sender, text)
         if state == "waiting" and result and result.get("position"):
             return [notice("utter_handoff_position", "queue_position", traditional,
                            position=result["position"], wait_minutes=result.get("wait_minutes") or 1)]
@@ -313,13 +323,14 @@ class KefuSocketIOInput(SocketIOInput):
         self.gate = HandoffGate()
         self.guard = CustomerGuard(self.gate)
         self.identity = CustomerVerifier()
+        self.fallback = MemoryFallback()
         self._app: Optional[Sanic] = None
 
     def _anonymous_session(self, sid: Text, proposed: Any) -> str:
         """The page's remembered session id, unless it is an app- id or another
         connected socket of this server holds it (a reload reconnects after its
         old socket closed); then a fresh one."""
-        wanted = str(proposed or "")
+        wanted = safe_sender(str(proposed or "")) if proposed else ""  # a `/` or 200 characters: a stable safe key
         if not wanted or reserved(wanted):
             return uuid.uuid4().hex
         assert self.sio is not None
@@ -445,8 +456,9 @@ class KefuSocketIOInput(SocketIOInput):
             if consumes(notices):
                 await log_notices(self._app, sender_id, notices, user_text=text)
                 return
-            await on_new_message(UserMessage(text, output_channel, sender_id,
-                                             input_channel=self.name(), metadata=metadata))
+            await self.fallback.handle(self._app, UserMessage(text, output_channel, sender_id,
+                                                              input_channel=self.name(), metadata=metadata),
+                                       on_new_message)
             await log_notices(self._app, sender_id, notices)
 
         return bp
@@ -463,6 +475,7 @@ class KefuRestInput(RestInput):
         self.gate = HandoffGate()
         self.guard = CustomerGuard(self.gate)
         self.identity = CustomerVerifier()
+        self.fallback = MemoryFallback()
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
@@ -490,7 +503,9 @@ class KefuRestInput(RestInput):
                 return response.json({"error": exc.code, "detail": exc.detail}, status=exc.status)
             body = parsed if isinstance(parsed, dict) else {}
             # a signed-in customer's conversation comes from the token; the body's sender is ignored
-            sender_id = customer.sender if customer else str(body.get("sender") or "default")
+            # an id with "/", a control character or over 128 characters gets its stable safe key
+            # (handoff/intake.py): the bridge could not queue its escalation under the raw id
+            sender_id = customer.sender if customer else safe_sender(str(body.get("sender") or "default"))
             if customer is None and reserved(sender_id):
                 return response.json({"error": "unauthorized",
                                       "detail": "sender: app- ids need a customer token"}, status=401)
@@ -507,11 +522,10 @@ class KefuRestInput(RestInput):
             if consumes(notices):
                 await log_notices(request.app, sender_id, notices, user_text=text)
                 return response.json(collector.messages)
-            try:
-                await on_new_message(UserMessage(text, collector, sender_id, input_channel=self.name(),
-                                                 metadata=with_customer(self.get_metadata(request), customer)))
-            except Exception:
-                logger.exception("rest message failed for %s", sender_id)
+            # Redis away: answered from an in-memory conversation, never an empty reply (bot/degraded.py)
+            await self.fallback.handle(request.app, UserMessage(
+                text, collector, sender_id, input_channel=self.name(),
+                metadata=with_customer(self.get_metadata(request), customer)), on_new_message)
             await log_notices(request.app, sender_id, notices)
             return response.json(collector.messages)
 

@@ -6,6 +6,9 @@ appends ``--auth-token=...`` to ``sys.argv`` inside the process before it
 calls Rasa's CLI: Rasa parses the same arguments as before, and the kernel's
 copy of the command line (what ``ps`` shows) never holds the secret.
 ``/proc/PID/environ`` is readable by the owner only.
+
+It also makes custom action calls retry while the action server restarts
+(bot/action_retry.py).
 """
 from __future__ import annotations
 
@@ -14,6 +17,8 @@ import sys
 from typing import List, Sequence
 
 from rasa.__main__ import main as rasa_cli_main
+
+from bot import action_retry
 
 TOKEN_ENV = "KEFU_RASA_TOKEN"
 
@@ -43,6 +48,7 @@ def main() -> int:
         print(f"配置错误 (configuration error): {exc}", file=sys.stderr)
         return 2
     sys.argv = ["rasa", *args]
+    action_retry.install()  # custom actions retry while the action server restarts
     rasa_cli_main()
     return 0
 

@@ -3,7 +3,10 @@
 `make run` calls this after set-up. Every port and path comes from the
 environment (README, "Environment"). Bad configuration stops start-up with
 one line saying what to fix. Ctrl-C (SIGINT) or SIGTERM stops every child
-and waits for them, so nothing is left behind.
+and waits for them, so nothing is left behind. A child that dies is
+restarted with back-off, children die with the runner even after kill -9,
+and a stale stack of a killed runner is cleaned at the next start
+(bot/supervisor.py; README, "Reliability").
 
 Security (README, "Security model", bot/hardening.py): services bind KEFU_HOST
 only, no secret on any command line, umask 077 and a 0700 data dir, Rasa's
@@ -27,6 +30,8 @@ from bot.identity import customer_secret
 from bot.paths import ROOT, data_dir
 from bot.redis_server import EmbeddedRedis, RedisServerError, port_in_use
 from bot.redis_url import RedisSettings, RedisUrlError, redacted
+from bot.stack_process import StackProcess  # noqa: F401  (tests and benchmarks import it from here)
+from bot.supervisor import Backoff, RunFile, StaleStackError, log_restart, spawn, stop_process, terminate
 from handoff.limits import Limits
 from handoff.settings import SettingsError, demo_tokens_path, stored_secret
 
@@ -176,6 +181,9 @@ class Child:
     args: List[str]
     health_url: str
     process: Optional[subprocess.Popen] = field(default=None)
+    backoff: Backoff = field(default_factory=Backoff)
+    #: monotonic time of a pending restart (the child died), None while it runs
+    restart_at: Optional[float] = None
 
 
 class Stack:
@@ -184,6 +192,10 @@ class Stack:
         self.redis: Optional[EmbeddedRedis] = None
         self.children: List[Child] = []
         self.logs = settings.data_dir / "logs"
+        self.env: Dict[str, str] = {}
+        self.runfile = RunFile(settings.data_dir / "stack.pid")
+        self.redis_backoff = Backoff()
+        self.redis_restart_at: Optional[float] = None
 
     def preflight(self) -> None:
         s = self.settings
@@ -207,6 +219,12 @@ class Stack:
 
     def start(self) -> None:
         s = self.settings
+        try:  # before the port check: a killed runner's children still hold the ports
+            cleaned = self.runfile.clean_stale() if self.runfile.path.exists() else []
+        except StaleStackError as exc:
+            raise ConfigError(str(exc)) from None
+        if cleaned:
+            print(f"已清理上次异常退出遗留的进程: {', '.join(cleaned)}", file=sys.stderr, flush=True)
         self.preflight()
         orders_db = os.environ.get("KEFU_ORDERS_DB")
         _checked(make_private, s.data_dir, [Path(orders_db)] if orders_db else [])
@@ -218,8 +236,9 @@ class Stack:
         else:
             self.redis = EmbeddedRedis(data_dir=s.data_dir / "redis", port=s.redis_port, host=s.host)
             self.redis.start()
+            self._record("redis", self.redis.process)
             redis_url = self.redis.url
-        env = service_env(s, redis_url)
+        env = self.env = service_env(s, redis_url)
         self.seed_orders(env)
         python = sys.executable
         self.children = [
@@ -243,11 +262,18 @@ class Stack:
                 Child("handoff", [python, "-m", "handoff"], f"http://{s.host}:{s.handoff_port}/health")
             )
         for child in self.children:
-            log = open(self.logs / f"{child.name}.log", "ab")
-            child.process = subprocess.Popen(
-                child.args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
+            self._spawn(child)
         self.wait_healthy()
+
+    def _spawn(self, child: Child) -> None:
+        child.process = spawn(child.args, self.logs / f"{child.name}.log", cwd=ROOT, env=self.env)
+        child.backoff.restarted()
+        child.restart_at = None
+        self._record(child.name, child.process)
+
+    def _record(self, name: str, process: Optional[subprocess.Popen]) -> None:
+        if process is not None:
+            self.runfile.record(name, process.pid)
 
     def seed_orders(self, env: Dict[str, str]) -> None:
         """The embedded demo order database, created on first start."""
@@ -308,108 +334,49 @@ class Stack:
     def stop(self) -> None:
         for child in reversed(self.children):
             if child.process and child.process.poll() is None:
-                try:
-                    os.killpg(child.process.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
+                terminate(child.process)  # all at once, then wait for each
         for child in reversed(self.children):
-            if child.process:
-                try:
-                    child.process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(child.process.pid, signal.SIGKILL)
-                    child.process.wait()
+            stop_process(child.process)
         if self.redis:
             self.redis.stop()
+        self.runfile.remove()
 
     def watch(self) -> int:
-        """Block until a signal or a child dies; the exit code to return."""
+        """Block until a signal, restarting any child that dies (with back-off)."""
         while True:
+            now = time.monotonic()
             for child in self.children:
-                if child.process and child.process.poll() is not None:
-                    print(f"{child.name} 意外退出 (退出码 {child.process.returncode}), 日志: {self.logs / (child.name + '.log')}", file=sys.stderr)
-                    return 1
-            time.sleep(0.5)
+                if child.restart_at is None and child.process and child.process.poll() is not None:
+                    delay = child.backoff.next_delay()
+                    child.restart_at = now + delay
+                    log_restart(child.name, child.process.returncode, delay, child.backoff.restarts,
+                                self.logs / f"{child.name}.log")
+                if child.restart_at is not None and now >= child.restart_at:
+                    self._spawn(child)
+            self._watch_redis(now)
+            time.sleep(0.2)
 
-
-class StackProcess:
-    """A `python -m bot.stack` child on free ports: for tests and benchmarks.
-
-    Blocks until the stack prints that it started (or fails with its output).
-    """
-
-    def __init__(self, env: Dict[str, str], timeout: float = 300.0) -> None:
-        self.env = env
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.stack"], cwd=ROOT, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        self.lines: List[str] = []
-        deadline = time.monotonic() + timeout
-        assert self.proc.stdout is not None
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            self.lines.append(line)
-            if line.startswith("Kefu 已启动"):
-                while not self.lines[-1].startswith("  Redis"):
-                    self.lines.append(self.proc.stdout.readline())
+    def _watch_redis(self, now: float) -> None:
+        """The embedded Redis comes back on its port with its AOF data (acknowledged writes kept)."""
+        redis = self.redis
+        if redis is None:
+            return
+        if self.redis_restart_at is None and (redis.process is None or redis.process.poll() is not None):
+            code = redis.process.returncode if redis.process else None
+            delay = self.redis_backoff.next_delay()
+            self.redis_restart_at = now + delay
+            log_restart("redis", code, delay, self.redis_backoff.restarts, redis.data_dir / "redis.log")
+        if self.redis_restart_at is not None and now >= self.redis_restart_at:
+            redis.process = None
+            try:
+                redis.start()
+            except RedisServerError as exc:  # the port is taken or it failed: try again later
+                print(f"redis 重启失败: {exc}", file=sys.stderr, flush=True)
+                self.redis_restart_at = None
                 return
-        self.stop()
-        raise RuntimeError("stack did not start:\n" + "".join(self.lines))
-
-    @staticmethod
-    def free_env(data_dir: Path, **extra: str) -> Dict[str, str]:
-        """The environment for a stack on free ports with its own data dir."""
-        from bot.redis_server import free_port
-
-        env = dict(os.environ)
-        env.pop("REDIS_URL", None)
-        env.update(
-            KEFU_DATA_DIR=str(data_dir),
-            KEFU_RASA_PORT=str(free_port()),
-            KEFU_ACTIONS_PORT=str(free_port()),
-            KEFU_HANDOFF_PORT=str(free_port()),
-            KEFU_REDIS_PORT=str(free_port()),
-            TF_CPP_MIN_LOG_LEVEL="3",
-        )
-        env.update(extra)
-        return env
-
-    def url(self, service: str) -> str:
-        port = self.env[f"KEFU_{service.upper()}_PORT"]
-        scheme = "redis" if service == "redis" else "http"
-        return f"{scheme}://127.0.0.1:{port}" + ("/0" if service == "redis" else "")
-
-    def processes(self) -> Dict[str, Any]:
-        """{service name: psutil.Process} of the running children."""
-        import psutil
-
-        found: Dict[str, Any] = {}
-        for proc in psutil.Process(self.proc.pid).children(recursive=True):
-            try:
-                cmd = " ".join(proc.cmdline())
-            except psutil.Error:
-                continue
-            if "redis-server" in cmd:
-                found.setdefault("redis", proc)
-            elif "-m actions.server" in cmd:
-                found.setdefault("actions", proc)
-            elif "-m handoff" in cmd:
-                found.setdefault("handoff", proc)
-            elif " run --model" in cmd:
-                found.setdefault("rasa", proc)
-        return found
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=90)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            self.redis_backoff.restarted()
+            self.redis_restart_at = None
+            self._record("redis", redis.process)
 
 
 class _Interrupted(Exception):

@@ -20,6 +20,7 @@ import hmac
 import json
 import logging
 import re
+from pathlib import Path
 from typing import Any, AsyncIterator, Dict, List, Optional
 
 import jsonschema
@@ -34,6 +35,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
 from handoff import scripts as agent_scripts
+from handoff import intake
 from handoff.agents import Agent, AgentDirectory
 from handoff.dev_login import customer_token_route
 from handoff.exceptions import (
@@ -157,7 +159,9 @@ def settings_of(conn: HTTPConnection) -> Settings:
     return conn.app.state.settings  # type: ignore[no-any-return]
 
 
-async def read_json(request: Request, schema: str) -> Dict[str, Any]:
+async def read_json(request: Request, schema: str,
+                    prepare: Optional[Callable[[Any], Any]] = None) -> Dict[str, Any]:
+    """The body, validated against SCHEMAS[schema]; ``prepare`` may first make it safe (handoff/intake.py)."""
     limit = settings_of(request).max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None:
@@ -172,6 +176,8 @@ async def read_json(request: Request, schema: str) -> Dict[str, Any]:
         if len(body) > limit:
             raise PayloadTooLarge(f"请求内容不能超过 {limit} 字节")
     data = parse_json_body(bytes(body), limit)  # 400 for nesting, lone surrogates, bad JSON
+    if prepare is not None:
+        data = prepare(data)
     errors = sorted(_VALIDATORS[schema].iter_errors(data), key=lambda e: [str(p) for p in e.path])
     if errors:
         raise BadRequest(schema_error_detail(errors[0])[:300])  # names the field, never echoes the value
@@ -342,7 +348,8 @@ async def supervisor_stats(request: Request) -> Response:
 
 async def internal_escalate(request: Request) -> Response:
     require_internal(request)
-    body = await read_json(request, "Escalate")
+    # a long message or an unusual sender id is made safe, not refused: a refused escalation was lost
+    body = await read_json(request, "Escalate", prepare=intake.escalation)
     return ok(await service_of(request).escalate(body), 201)
 
 

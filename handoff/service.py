@@ -16,6 +16,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Mapping, Optional
 
+from handoff import intake
 from handoff.agents import Agent, AgentDirectory
 from handoff import keys
 from handoff import labels, phrases
@@ -397,7 +398,7 @@ class HandoffService:
 
     async def _escalate_from_outbox(self, payload: Dict[str, Any]) -> None:
         try:
-            await self.escalate(dict(payload, delayed=True))
+            await self.escalate(intake.escalation(dict(payload, delayed=True)))
         except EscalationLimited:
             # retrying cannot help and would hold up every later escalation in the outbox
             logger.warning("stored escalation for %s dropped: over the hourly limit", payload.get("sender"))

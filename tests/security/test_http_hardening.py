@@ -85,15 +85,22 @@ def test_error_bodies_and_logs_never_echo_customer_text(bridge: Bridge, caplog: 
         ("/internal/customer-message", {"sender": [SECRET], "text": "在吗"}),  # wrong type
         ("/internal/customer-message", {"sender": "sec-echo", "text": "在吗", SECRET: 1}),  # unknown field
         ("/internal/escalate", {"sender": "sec-echo", "reason": SECRET}),  # not in the enum
-        ("/internal/escalate", {"sender": "sec-echo", "reason": "safety", "summary": SECRET * 50}),
-        ("/internal/escalate", {"sender": "sec-echo", "reason": "safety",
-                                "transcript": [{"role": "user", "text": SECRET * 200}]}),
         ("/internal/escalate", {"sender": "sec-echo", "reason": "safety", "transcript": [{"role": SECRET, "text": "x"}]}),
     ]
     for path, body in refusals:
         resp = bridge.client.post(path, json=body, headers=internal)
         detail = _json_error(resp, 400)["detail"]
         assert PHONE not in resp.text and "电话" not in resp.text and "110105" not in resp.text, (path, detail)
+    # too long a summary or transcript line: cut / kept as several lines, not refused (issue 13:
+    # a refused escalation was lost), and still never echoed
+    accepted = [
+        {"sender": "sec-echo", "reason": "safety", "summary": SECRET * 50},
+        {"sender": "sec-echo-2", "reason": "safety", "transcript": [{"role": "user", "text": SECRET * 200}]},
+    ]
+    for body in accepted:
+        resp = bridge.client.post("/internal/escalate", json=body, headers=internal)
+        assert resp.status_code == 201, resp.text[:200]
+        assert PHONE not in resp.text and "电话" not in resp.text and "110105" not in resp.text
     assert PHONE not in caplog.text and "110105" not in caplog.text
 
 

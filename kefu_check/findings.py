@@ -19,6 +19,7 @@ RULES: Dict[str, str] = {
     "duplicate-example": "同一意图下的重复例句",
     "contradictory-example": "同一句话出现在两个不同的意图下",
     "eval-leak": "训练例句和评估集(tests/nlu/)里的句子相同",
+    "near-copy": "训练例句和评估句子(tests/nlu/ 或外部评估集)只差几个字",
     "accuracy-drop": "整体准确率(macro-F1)比上次接受的结果下降超过 1 个百分点",
     "safety-recall": "安全类消息(report_safety)没有全部识别出来",
     "no-baseline": "还没有接受过的评估结果(tests/nlu/baseline.json)",

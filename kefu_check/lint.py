@@ -14,6 +14,8 @@ Rules (ids as printed in ``[...]``):
 - ``few-examples`` / ``untested-intent``: per domain intent.
 - ``duplicate-example`` / ``contradictory-example`` / ``eval-leak``: on the
   normalised example text (see :func:`normalise`).
+- ``near-copy``: a training example within a small edit distance of a line
+  of tests/nlu/ or of the external evaluation set (``kefu_check.nearcopy``).
 """
 from __future__ import annotations
 
@@ -253,4 +255,8 @@ def run_lint(root: Path, project: Optional[Project] = None) -> List[Finding]:
     findings += check_unused(project, settings)
     findings += check_intents(project, settings)
     findings += check_examples(project, settings)
+    # Imported here: kefu_check.nearcopy builds on normalise() of this module.
+    from kefu_check.nearcopy import iter_findings
+
+    findings += list(iter_findings(project))
     return findings

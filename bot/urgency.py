@@ -4,8 +4,10 @@
 delay complaint. DIET reads the whole message and usually names the
 strongest part, but a long message with a greeting or a thank-you in front
 can tip it towards small talk or a plain status question. When a message
-has more than one clause and the classifier's top intent is of a lower tier
-than another intent it also gave real weight to, that intent decides:
+has more than one clause and the classifier's top intent is a status
+question or small talk while it also gave real weight to a problem, the
+most urgent such problem decides (between two problems, the classifier's
+reading stands):
 
     safety (the SafetyNet after this, by its lexicon)
     > damage / delay / payment
@@ -42,6 +44,7 @@ TIERS: Dict[str, int] = {
     "query_order_status": 3,
 }
 SMALL_TALK = 4
+STATUS_TIER = 3
 #: clause boundaries: sentence and clause punctuation and any whitespace ("R2023… 付款成功了 订单显示失败")
 _CLAUSE = re.compile(r"[。!?!?;;,,、~～…\s]+")
 
@@ -91,7 +94,9 @@ class UrgencyResolver(GraphComponent):
                 continue
             top = message.get(INTENT) or {}
             best = problems[0]
-            if tier(str(best["name"])) < tier(str(top.get("name") or "")) \
+            # only a status question or small talk gives way; between two problems
+            # (a delay and the refund asked for) the classifier's reading stands
+            if tier(str(top.get("name") or "")) >= STATUS_TIER and tier(str(best["name"])) < tier(str(top.get("name") or "")) \
                     and float(best.get("confidence") or 0.0) >= self.min_confidence:
                 message.set(INTENT, dict(best), add_to_output=True)
         return messages

@@ -52,6 +52,12 @@ def test_a_more_urgent_top_intent_is_kept() -> None:
     assert message.get("problems") == ["report_damage", "request_invoice"]
 
 
+def test_between_two_problems_the_classifier_reading_stands() -> None:
+    message = _resolve("超时一个小时了 退款!!", {"request_refund": 0.55, "report_delay": 0.42})
+    assert message.get(INTENT)["name"] == "request_refund"
+    assert message.get("problems") == ["report_delay", "request_refund"]
+
+
 @pytest.mark.parametrize("text,intent", [
     ("您好,在吗?我昨天买的杯子到了,拆开是碎的", "report_damage"),
     ("谢谢你们上次帮忙。这次的外卖又超时一个多小时了", "report_delay"),

@@ -175,10 +175,25 @@ def default_summary(reason: str, intents: List[str], order_id: Optional[str], or
     return ",".join(parts)
 
 
+#: how many of the customer's last messages can make the ticket "frightened"
+FEAR_LOOKBACK = 3
+
+
+def sentiment_of(tracker: Tracker) -> str:
+    """The latest message's sentiment label; ``fear`` when any of the last
+    FEAR_LOOKBACK messages was frightened ("我好害怕" then "转人工" is still a
+    frightened customer, P1)."""
+    latest = str(((tracker.latest_message or {}).get("sentiment") or {}).get("label") or "calm")
+    recent = [e for e in tracker.events if e.get("event") == "user"][-FEAR_LOOKBACK:]
+    if any(((e.get("parse_data") or {}).get("sentiment") or {}).get("label") == "fear" for e in recent):
+        return "fear"
+    return latest
+
+
 def build_payload(tracker: Tracker) -> Dict[str, Any]:
     latest = tracker.latest_message or {}
     reason = reason_of(tracker)
-    sentiment = str((latest.get("sentiment") or {}).get("label") or "calm")
+    sentiment = sentiment_of(tracker)
     intents = intents_seen(tracker)
     order_id = tracker.get_slot("order_id")
     order_type = tracker.get_slot("order_type")

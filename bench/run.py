@@ -392,6 +392,9 @@ def _get(data: Dict[str, Any], *path: str) -> Any:
     return data
 
 
+KEEP_MARKER = "<!-- kept by make bench: measured by the commands it lists -->"
+
+
 def write(report: Report, path: Path) -> str:
     mem = psutil.virtual_memory().total / 2**30
     load = report.load_before
@@ -516,6 +519,11 @@ def write(report: Report, path: Path) -> str:
     lines += ["", "## Commands", "", "    make bench   # = " + report.command.split("# = ", 1)[-1], "",
               "which ran, in order:", ""] + [f"    {c}" for c in report.commands]
     text = "\n".join(lines) + "\n"
+    # Sections measured by other commands (the understanding figures of issue 14)
+    # sit after KEEP_MARKER; a benchmark run keeps them as they are.
+    previous = path.read_text() if path.exists() else ""
+    if KEEP_MARKER in previous:
+        text += "\n" + previous[previous.index(KEEP_MARKER):]
     path.write_text(text)
     return text
 

@@ -11,7 +11,16 @@ polite Chinese answer and a way forward), never a "did not understand".
 DIET is good, not perfect; a missed "司机喝酒了" is the worst failure this
 product can have. Any message matching data/safety_lexicon.yml becomes
 report_safety with confidence 1.0 (the model's ranking is kept for the
-record), and ``safety`` in the parse data says which cues fired.
+record), and ``safety`` in the parse data says which cues and which
+families of danger fired (``families``: door, calls_messages, assault,
+drunk_drugged, detour, locked_in, accident_injury, stalking,
+sexual_harassment). The families are regexes written for recall by
+construction; tests/nlu_checks/test_safety_net.py holds danger and
+non-danger lines for each.
+
+Precision the other way: DIET alone (no cue) saying report_safety with
+less than ``min_model_confidence`` is a guess on a message that names no
+danger ("说好今天到的"), so the next intent of its ranking is taken.
 """
 from __future__ import annotations
 
@@ -51,6 +60,7 @@ SITUATIONS = ("injury", "door", "trip")
 class SafetyLexicon:
     keywords: List[str]
     patterns: List["re.Pattern[str]"]
+    families: Dict[str, List["re.Pattern[str]"]] = field(default_factory=dict)
     situations: Dict[str, List[str]] = field(default_factory=dict)
     followup: List[str] = field(default_factory=list)
     greet_emoji: List[str] = field(default_factory=list)
@@ -64,6 +74,8 @@ class SafetyLexicon:
         return cls(
             keywords=[str(k).lower() for k in spec.get("keywords", [])],
             patterns=[re.compile(p, re.IGNORECASE) for p in spec.get("patterns", [])],
+            families={str(name): [re.compile(p, re.IGNORECASE) for p in patterns or []]
+                      for name, patterns in (spec.get("families") or {}).items()},
             situations={str(k): [str(c) for c in v or []] for k, v in (spec.get("situations") or {}).items()},
             followup=[str(k) for k in spec.get("followup", [])],
             greet_emoji=[str(e) for e in emoji.get("greet", [])],
@@ -74,7 +86,12 @@ class SafetyLexicon:
         lowered = text.lower()
         found = [k for k in self.keywords if k in lowered]
         found += [m.group(0) for p in self.patterns for m in [p.search(text)] if m]
+        found += [m.group(0) for patterns in self.families.values() for p in patterns for m in [p.search(text)] if m]
         return found
+
+    def families_of(self, text: str) -> List[str]:
+        """The families of danger whose patterns match ``text`` (Simplified)."""
+        return [name for name, patterns in self.families.items() if any(p.search(text) for p in patterns)]
 
     def situation(self, text: str) -> str:
         """'injury' | 'door' | 'trip' | 'general': which instructions fit (Simplified text)."""
@@ -113,6 +130,13 @@ def default_lexicon() -> SafetyLexicon:
     return SafetyLexicon.load()
 
 
+def _demote(message: Message, name: str) -> None:
+    """Take the best intent of the ranking other than ``name`` (kept for the record)."""
+    ranking = [r for r in (message.get(INTENT_RANKING_KEY) or []) if r.get("name") != name]
+    if ranking:
+        message.set(INTENT, ranking[0], add_to_output=True)
+
+
 def _force(message: Message, name: str) -> None:
     ranking = [r for r in (message.get(INTENT_RANKING_KEY) or []) if r.get("name") != name]
     forced = {"name": name, "confidence": 1.0}
@@ -126,10 +150,11 @@ def _force(message: Message, name: str) -> None:
 class SafetyNet(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {"lexicon_path": None}
+        return {"lexicon_path": None, "min_model_confidence": 0.8}
 
-    def __init__(self, lexicon: SafetyLexicon) -> None:
+    def __init__(self, lexicon: SafetyLexicon, min_model_confidence: float = 0.8) -> None:
         self.lexicon = lexicon
+        self.min_model_confidence = min_model_confidence
 
     @classmethod
     def create(
@@ -140,7 +165,14 @@ class SafetyNet(GraphComponent):
         execution_context: ExecutionContext,
     ) -> "SafetyNet":
         path: Optional[str] = config.get("lexicon_path")
-        return cls(SafetyLexicon.load(Path(path) if path else SAFETY_LEXICON_FILE))
+        return cls(SafetyLexicon.load(Path(path) if path else SAFETY_LEXICON_FILE),
+                   float(config.get("min_model_confidence", 0.8)))
+
+    def _doubt_model(self, message: Message) -> None:
+        """A low-confidence report_safety with no cue: the next intent."""
+        intent = message.get(INTENT) or {}
+        if intent.get("name") == SAFETY_INTENT and float(intent.get("confidence") or 0.0) < self.min_model_confidence:
+            _demote(message, SAFETY_INTENT)
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -158,13 +190,15 @@ class SafetyNet(GraphComponent):
             cues = self.lexicon.cues(text)
             intent = (message.get(INTENT) or {}).get("name")
             if not cues:
+                self._doubt_model(message)
                 by_emoji = self.lexicon.emoji_intent(text)
                 if by_emoji:
                     _force(message, by_emoji)
                 elif is_foreign(text, intent):
                     _force(message, FOREIGN_INTENT)
                 continue
-            message.set("safety", {"cues": cues[:10], "situation": self.lexicon.situation(text)},
+            message.set("safety", {"cues": cues[:10], "situation": self.lexicon.situation(text),
+                                   "families": self.lexicon.families_of(text)},
                         add_to_output=True)
             if intent != SAFETY_INTENT:
                 _force(message, SAFETY_INTENT)

@@ -4,7 +4,11 @@ A lexicon (data/sentiment_lexicon.yml) plus cues customers use when they
 are upset: !!! and ??? runs, SHOUTED English, angry emoji, insults. The
 result is in the parse data as ``sentiment`` = {label: calm|angry|urgent|fear,
 score, anger, urgency, fear, fury}; ``fury`` (an insult, or shouting and
-!!! together) means a person at once. Actions read it from
+!!! together) means a person at once. Fear is its own label (我好害怕 is
+not calm, and it wins over an equal anger score); anger is read past the
+politeness words customers wrap it in (您好 请问 你们到底还要我等多久 谢谢:
+sarcasm, repetition, refused apologies are in the lexicon). A frightened or
+angry customer's ticket is P1 (handoff.queue.priority_for). Actions read it from
 ``tracker.latest_message`` to escalate.
 """
 from __future__ import annotations
@@ -76,7 +80,11 @@ class SentimentLexicon:
                 anger += self.cues.get("caps_shout", 0.0)
         fear = sum(w for k, w in self.fear.items() if k in text)
         fear += sum(1.0 for e in self.fear_emoji if e in text)
-        if anger >= 1.0 and anger >= urgency:
+        # Fear first when it is at least as strong as the anger: "我好害怕!!" is a
+        # frightened customer, not an angry one; polite words never lower a score.
+        if fear >= 1.0 and fear >= anger:
+            label = "fear"
+        elif anger >= 1.0 and anger >= urgency:
             label = "angry"
         elif urgency >= 1.0 and urgency >= fear:
             label = "urgent"

@@ -54,10 +54,13 @@ def now_ms() -> int:
 
 
 def priority_for(reason: str, sentiment: str = "") -> str:
-    """P0 safety; P1 angry, urgent or low rating; P2 everything else."""
+    """P0 safety; P1 angry, urgent, frightened or low rating; P2 everything else.
+
+    A frightened customer (sentiment ``fear``: 我好害怕) is not calm: a person
+    sees them before routine questions even when no danger was named."""
     if reason in REASON_PRIORITY:
         return REASON_PRIORITY[reason]
-    if sentiment in ("angry", "urgent"):
+    if sentiment in ("angry", "urgent", "fear"):
         return "P1"
     return "P2"
 

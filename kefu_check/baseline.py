@@ -30,6 +30,7 @@ class EvalResults:
     safety_recall: Optional[float]
     entity_f1: Dict[str, float] = field(default_factory=dict)
     predictions: List[Prediction] = field(default_factory=list)
+    safety_precision: Optional[float] = None
 
     def to_json(self) -> Dict[str, Any]:
         data = asdict(self)
@@ -45,6 +46,7 @@ class EvalResults:
             entity_f1={k: float(v) for k, v in (data.get("entity_f1") or {}).items()},
             predictions=[Prediction(str(p["text"]), str(p["intent"]), str(p["predicted"]))
                          for p in data.get("predictions") or []],
+            safety_precision=None if data.get("safety_precision") is None else float(data["safety_precision"]),
         )
 
 
@@ -78,6 +80,7 @@ def results_from_reports(
         safety_recall=float(safety["recall"]) if isinstance(safety, dict) and "recall" in safety else None,
         entity_f1=entity_f1,
         predictions=rows,
+        safety_precision=float(safety["precision"]) if isinstance(safety, dict) and "precision" in safety else None,
     )
 
 

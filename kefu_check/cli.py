@@ -76,12 +76,14 @@ def run_eval(root: Path, external: bool, train: bool) -> int:
                 print(f"没有外部评估集 {evaluation.external_dir(root)},跳过外部评估。(external evaluation set not found; skipped)")
                 return 0
             print(f"外部评估({evaluation.EXTERNAL_DIR}/): " + evaluation.summary_line(results))
+            print("\n".join(evaluation.intent_table(root / evaluation.EXTERNAL_DIR)))
             return 0
         results = evaluation.evaluate(root, train=train)
     except evaluation.EvalError as exc:
         print(str(exc))
         return 1
     print("评估结果(results/summary.txt): " + evaluation.summary_line(results))
+    print("\n".join(evaluation.intent_table(root / evaluation.EVAL_DIR)))
     print(f"详细报告: {evaluation.EVAL_DIR}/intent_report.json, 混淆矩阵: {evaluation.EVAL_DIR}/intent_confusion_matrix.png")
     return 0
 

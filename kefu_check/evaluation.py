@@ -78,10 +78,35 @@ def read_results(out: Path) -> EvalResults:
 def summary_line(results: EvalResults) -> str:
     safety = "n/a" if results.safety_recall is None else f"{results.safety_recall:.2f}"
     parts = [f"macro-F1 {results.macro_f1:.4f}", f"report_safety recall {safety}"]
+    if results.safety_precision is not None:
+        parts.append(f"report_safety precision {results.safety_precision:.2f}")
     for name in SUMMARY_ENTITIES:
         value = results.entity_f1.get(name)
         parts.append(f"{name} F1 {'n/a' if value is None else f'{value:.4f}'}")
     return " | ".join(parts)
+
+
+def intent_table(out: Path) -> List[str]:
+    """Per-intent precision / recall / F1 / support and the confusion pairs
+    (``gold → predicted ×n``) from rasa's intent_report.json, for the terminal.
+
+    Only counts: no example text (the external set stays where it is)."""
+    report = _read_json(out / "intent_report.json") or {}
+    rows = {name: values for name, values in report.items()
+            if isinstance(values, dict) and "precision" in values and name not in ("macro avg", "weighted avg", "micro avg")}
+    lines = [f"  {'intent':<20} {'P':>5} {'R':>5} {'F1':>5} {'n':>4}  confused with"]
+    pairs: List[Tuple[int, str, str]] = []
+    for name in sorted(rows):
+        values = rows[name]
+        confused = values.get("confused_with") or {}
+        pairs += [(int(n), name, other) for other, n in confused.items()]
+        shown = ", ".join(f"{other} ×{n}" for other, n in sorted(confused.items(), key=lambda kv: -kv[1]))
+        lines.append(f"  {name:<20} {values['precision']:>5.2f} {values['recall']:>5.2f} "
+                     f"{values['f1-score']:>5.2f} {int(values.get('support', 0)):>4}  {shown}")
+    if pairs:
+        lines.append("  confusion pairs (gold → predicted): " + "; ".join(
+            f"{gold} → {other} ×{n}" for n, gold, other in sorted(pairs, key=lambda p: (-p[0], p[1], p[2]))))
+    return lines
 
 
 def evaluate(root: Path, train: bool = True) -> EvalResults:

@@ -25,6 +25,7 @@ RULES: Dict[str, str] = {
     "agent-script-category": "坐席话术的分类不存在,或分类没有标题",
     "agent-script-variable": "坐席话术用到的 {变量} 在 variables 里没有说明",
     "agent-script-format": "坐席话术文件的格式不对(例如 synonyms 不是列表)",
+    "near-copy": "训练例句和评估句子(tests/nlu/ 或外部评估集)只差几个字",
     "accuracy-drop": "整体准确率(macro-F1)比上次接受的结果下降超过 1 个百分点",
     "safety-recall": "安全类消息(report_safety)没有全部识别出来",
     "no-baseline": "还没有接受过的评估结果(tests/nlu/baseline.json)",

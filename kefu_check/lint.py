@@ -16,6 +16,8 @@ Rules (ids as printed in ``[...]``):
   normalised example text (see :func:`normalise`).
 - ``agent-script-*``: the console's script titles, categories, synonyms and
   variable labels in ``data/agent_scripts.yml`` (``kefu_check.agent_scripts``).
+- ``near-copy``: a training example within a small edit distance of a line
+  of tests/nlu/ or of the external evaluation set (``kefu_check.nearcopy``).
 """
 from __future__ import annotations
 
@@ -257,4 +259,8 @@ def run_lint(root: Path, project: Optional[Project] = None) -> List[Finding]:
     findings += check_intents(project, settings)
     findings += check_examples(project, settings)
     findings += check_agent_scripts(root, project.responses)
+    # Imported here: kefu_check.nearcopy builds on normalise() of this module.
+    from kefu_check.nearcopy import iter_findings
+
+    findings += list(iter_findings(project))
     return findings

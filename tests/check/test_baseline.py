@@ -85,7 +85,7 @@ def test_baseline_round_trip_and_summary(tmp_path: Path) -> None:
     loaded = load_baseline(path)
     assert loaded is not None and loaded.per_intent_f1 == BASE and len(loaded.predictions) == 3
     assert summary_line(loaded) == (
-        f"macro-F1 {sum(BASE.values()) / 3:.4f} | report_safety recall 1.00 | order_id F1 0.9900 | phone_number F1 1.0000"
+        f"macro-F1 {sum(BASE.values()) / 3:.4f} | report_safety recall 1.00 | report_safety precision 1.00 | order_id F1 0.9900 | phone_number F1 1.0000"
     )
 
 

@@ -44,6 +44,12 @@ def _covered_by_linter(message: str, project: Project, exempt: List[str]) -> boo
     return False
 
 
+def _ignored(message: str, project: Project) -> bool:
+    """A warning data/lint.yml's ``ignore`` lists as deliberate ({rule: rasa-validate, name: …})."""
+    settings = load_settings(project.root)
+    return any(settings.ignored("rasa-validate", name) for name in _QUOTED_NAME.findall(message))
+
+
 def _locate(message: str, project: Project) -> Tuple[str, int]:
     for name in _QUOTED_NAME.findall(message):
         if name in project.responses:
@@ -72,7 +78,7 @@ def parse_output(output: str, project: Project) -> List[Finding]:
             log = _LOG.match(raw.strip())
             if log:
                 message = log.group(2).strip()
-        if not message or message in seen or _covered_by_linter(message, project, exempt):
+        if not message or message in seen or _covered_by_linter(message, project, exempt) or _ignored(message, project):
             continue
         seen.add(message)
         path, line = _locate(message, project)

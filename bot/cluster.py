@@ -43,9 +43,10 @@ from typing import Dict, List, Optional
 from bot.hardening import PRIVATE_UMASK, make_private
 from bot.paths import ROOT
 from bot.redis_server import EmbeddedRedis, RedisServerError, free_port, port_in_use
+from bot.redis_url import redacted
 from bot.stack import ConfigError, StackSettings, check_redis, redis_env, service_env
 from handoff.agents import AgentDirectory
-from handoff.settings import private_write
+from handoff.settings import private_write, stored_secret
 
 TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
 #: how nginx marks an instance down: one failure, skipped for this long
@@ -141,7 +142,8 @@ class Cluster:
         if s.redis_url:
             self.redis_url = s.redis_url
         else:
-            self.redis = EmbeddedRedis(data_dir=s.data_dir / "redis", port=s.redis_port, host=s.host).start()
+            self.redis = EmbeddedRedis(data_dir=s.data_dir / "redis", port=s.redis_port, host=s.host,
+                                       password=stored_secret(s.data_dir, "redis_password")).start()
             self.redis_url = self.redis.url
         base = service_env(s, self.redis_url)
         # one set of agents for every bridge, made before any bridge starts (module doc)
@@ -233,7 +235,7 @@ class Cluster:
         for inst in self.instances:
             if inst.kind != "nginx":
                 out[inst.name] = f"http://{s.host}:{inst.port}"
-        out["Redis"] = self.redis.url if self.redis else "REDIS_URL (external)"
+        out["Redis"] = redacted(self.redis.url) if self.redis else "REDIS_URL (external)"
         return out
 
     def kill(self, name: str) -> None:

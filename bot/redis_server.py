@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
+from urllib.parse import quote
 
 from bot.supervisor import die_with_parent
 
@@ -57,11 +58,23 @@ class EmbeddedRedis:
     port: int = 0
     host: str = "127.0.0.1"
     appendfsync: str = "everysec"
+    #: every client must AUTH with it (``requirepass``, from a 0600 config file, never argv); "" for none
+    password: str = ""
     process: Optional[subprocess.Popen] = field(default=None, init=False)
 
     @property
     def url(self) -> str:
-        return f"redis://{self.host}:{self.port}/0"
+        """The clients' URL; it carries the password, so print ``bot.redis_url.redacted(url)``."""
+        auth = f":{quote(self.password, safe='')}@" if self.password else ""
+        return f"redis://{auth}{self.host}:{self.port}/0"
+
+    def _config(self) -> Path:
+        """The config file with ``requirepass``: a password in argv would be in every `ps`."""
+        path = self.data_dir / "kefu-redis.conf"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(f'requirepass "{self.password}"\n' if self.password else "")
+        return path
 
     def start(self, timeout: float = 10.0) -> "EmbeddedRedis":
         if not self.port:
@@ -73,6 +86,7 @@ class EmbeddedRedis:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [
             redis_binary(),
+            str(self._config()),
             "--port", str(self.port),
             "--bind", self.host,
             "--dir", str(self.data_dir),
@@ -100,6 +114,11 @@ class EmbeddedRedis:
     def ping(self) -> bool:
         try:
             with socket.create_connection((self.host, self.port), timeout=0.5) as sock:
+                if self.password:
+                    secret = self.password.encode()
+                    sock.sendall(b"*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n" % (len(secret), secret))
+                    if not sock.recv(16).startswith(b"+OK"):
+                        return False
                 sock.sendall(b"PING\r\n")
                 return sock.recv(16).startswith(b"+PONG")
         except OSError:

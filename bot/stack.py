@@ -234,7 +234,10 @@ class Stack:
         if s.redis_url:
             redis_url = s.redis_url
         else:
-            self.redis = EmbeddedRedis(data_dir=s.data_dir / "redis", port=s.redis_port, host=s.host)
+            # its own password (generated in the data dir like the other secrets): any local
+            # process could otherwise read every conversation
+            self.redis = EmbeddedRedis(data_dir=s.data_dir / "redis", port=s.redis_port, host=s.host,
+                                       password=stored_secret(s.data_dir, "redis_password"))
             self.redis.start()
             self._record("redis", self.redis.process)
             redis_url = self.redis.url
@@ -318,7 +321,7 @@ class Stack:
             if os.environ.get("KEFU_DEV_LOGIN") == "1":
                 out["演示登录客户 (signed-in demo customer)"] = f"http://{s.host}:{s.handoff_port}/chat?demo=13812345678"
             out["转人工接口文档 (handoff API)"] = f"http://{s.host}:{s.handoff_port}/openapi.json"
-        out["Redis"] = self.redis.url if self.redis else "REDIS_URL (external)"
+        out["Redis"] = redacted(self.redis.url) if self.redis else "REDIS_URL (external)"
         return out
 
     def demo_agents(self) -> List[str]:

@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any, Dict, List
+from urllib.parse import quote
 
 from bot.paths import ROOT
 from bot.redis_server import free_port
@@ -68,9 +69,13 @@ class StackProcess:
         return env
 
     def url(self, service: str) -> str:
+        """A service's URL; the embedded Redis's carries its password (from the data dir)."""
         port = self.env[f"KEFU_{service.upper()}_PORT"]
-        scheme = "redis" if service == "redis" else "http"
-        return f"{scheme}://127.0.0.1:{port}" + ("/0" if service == "redis" else "")
+        if service != "redis":
+            return f"http://127.0.0.1:{port}"
+        secret = Path(self.env["KEFU_DATA_DIR"]) / "redis_password.secret"
+        auth = f":{quote(secret.read_text().strip(), safe='')}@" if secret.exists() else ""
+        return f"redis://{auth}127.0.0.1:{port}/0"
 
     def processes(self) -> Dict[str, Any]:
         """{service name: psutil.Process} of the running children."""

@@ -14,6 +14,9 @@ import json
 import os
 from datetime import datetime
 from typing import Any, Callable, Dict, List, Optional
+from urllib.parse import quote
+
+from bot.paths import data_dir
 
 # rasa.core.tracker_store.DEFAULT_REDIS_TRACKER_STORE_KEY_PREFIX (checked by
 # tests/check/test_transcript.py against the installed Rasa).
@@ -41,7 +44,10 @@ def default_redis_url() -> str:
     port = os.environ.get("KEFU_REDIS_PORT", "6380")
     db = os.environ.get("KEFU_REDIS_DB", "0")
     password = os.environ.get("KEFU_REDIS_PASSWORD", "")
-    auth = f":{password}@" if password else ""
+    secret = data_dir() / "redis_password.secret"  # the embedded Redis's own (bot/stack.py)
+    if not password and secret.exists():
+        password = secret.read_text().strip()
+    auth = f":{quote(password, safe='')}@" if password else ""
     return f"redis://{auth}{host}:{port}/{db}"
 
 

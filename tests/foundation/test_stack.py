@@ -55,6 +55,18 @@ def test_prints_the_urls(stack: RunningStack) -> None:
     assert "socket.io" in text
 
 
+def test_the_embedded_redis_wants_its_password_which_is_in_no_argv_or_output(stack: RunningStack, data_dir: Path) -> None:
+    """Any local process could otherwise read every conversation in the tracker store."""
+    password = (data_dir / "redis_password.secret").read_text().strip()
+    port = stack.env["KEFU_REDIS_PORT"]
+    with pytest.raises(redis.exceptions.AuthenticationError):
+        redis.Redis(host="127.0.0.1", port=int(port)).get("kefu:anything")
+    assert redis.Redis.from_url(stack.redis_url).ping()
+    argv = [" ".join(p.cmdline()) for p in stack.descendants()]
+    assert any("redis-server" in a for a in argv) and not any(password in a for a in argv)
+    assert password not in "".join(stack.lines)
+
+
 def test_rest_channel_greets_in_chinese(stack: RunningStack) -> None:
     reply = httpx.post(f"{stack.rasa}/webhooks/kefu/webhook", json={"sender": "a", "message": "您好"}, timeout=30)
     assert reply.status_code == 200

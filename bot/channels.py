@@ -55,6 +55,8 @@ from bot.degraded import MemoryFallback
 from bot.text import conversation_script
 from bot.guard import CustomerGuard
 from bot.redis_url import RedisSettings
+from bot.rest_sessions import HEADER as SESSION_HEADER
+from bot.rest_sessions import RestSessions
 from bot.socketio_redis import KefuRedisManager
 from bot.identity import Customer, CustomerVerifier, IdentityError, reserved, with_customer
 from handoff.exceptions import HandoffError
@@ -88,6 +90,10 @@ class HandoffGate:
         self._token = internal_token
         self._redis: Any = None
         self._http: Optional[httpx.AsyncClient] = None
+
+    def redis_client(self) -> Any:
+        """The gate's async Redis client (shared with the REST session keys)."""
+        return self._client()
 
     def _client(self) -> Any:
         if self._redis is None:
@@ -476,6 +482,7 @@ class KefuRestInput(RestInput):
         self.guard = CustomerGuard(self.gate)
         self.identity = CustomerVerifier()
         self.fallback = MemoryFallback()
+        self.sessions = RestSessions(self.gate.redis_client, self.identity.secret)
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
@@ -509,11 +516,18 @@ class KefuRestInput(RestInput):
             if customer is None and reserved(sender_id):
                 return response.json({"error": "unauthorized",
                                       "detail": "sender: app- ids need a customer token"}, status=401)
+            issued: Optional[str] = None
+            if customer is None:  # an anonymous sender bound to its session key needs it (bot/rest_sessions.py)
+                allowed, issued = await self.sessions.check(sender_id, request.headers.get(SESSION_HEADER))
+                if not allowed:
+                    return response.json({"error": "unauthorized",
+                                          "detail": f"{SESSION_HEADER}: 该会话需要它的会话密钥"}, status=401)
+            headers = {SESSION_HEADER: issued} if issued else None
             collector = CollectingOutputChannel()
             screened = await self.guard.screen(request.app, sender_id, str(body.get("message") or ""))
             collector.messages.extend({"recipient_id": sender_id, **item} for item in screened.notices)
             if screened.text is None:
-                return response.json(collector.messages)
+                return response.json(collector.messages, headers=headers)
             text = screened.text
             notices = await self.gate.handle(sender_id, text, lambda t: _intent_with(request.app, t),
                                              lambda: earlier_user_texts(request.app, sender_id))
@@ -521,12 +535,12 @@ class KefuRestInput(RestInput):
                 collector.messages.append({"recipient_id": sender_id, **item})
             if consumes(notices):
                 await log_notices(request.app, sender_id, notices, user_text=text)
-                return response.json(collector.messages)
+                return response.json(collector.messages, headers=headers)
             # Redis away: answered from an in-memory conversation, never an empty reply (bot/degraded.py)
             await self.fallback.handle(request.app, UserMessage(
                 text, collector, sender_id, input_channel=self.name(),
                 metadata=with_customer(self.get_metadata(request), customer)), on_new_message)
             await log_notices(request.app, sender_id, notices)
-            return response.json(collector.messages)
+            return response.json(collector.messages, headers=headers)
 
         return bp

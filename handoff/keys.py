@@ -40,6 +40,13 @@ AGENT_CHATS_PREFIX = PREFIX + "agent_chats:"
 ONLINE_SKILL_PREFIX = PREFIX + "online_skill:"
 #: per-customer limit counters (issue 12), each with its window as TTL
 LIMIT_PREFIX = PREFIX + "limit:"
+#: string: an anonymous REST sender's session key state, "issued" or "bound" (bot/rest_sessions.py)
+REST_SESSION_PREFIX = PREFIX + "rest_session:"
+
+
+def rest_session(sender: str) -> str:
+    """Whether an anonymous REST sender's session key was handed out, and whether it is required."""
+    return REST_SESSION_PREFIX + sender
 
 
 def ticket(ticket_id: str) -> str:

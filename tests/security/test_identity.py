@@ -153,6 +153,27 @@ def test_anonymous_callers_cannot_use_a_signed_in_conversation(live: Live) -> No
     assert len(live.tracker("app-cust-taken")["events"]) == before
 
 
+def test_an_anonymous_rest_sender_can_be_bound_to_its_session_key(live: Live) -> None:
+    """The audit: a REST client reusing someone's sender got their order status. A client
+    that sends back the key of its first reply owns the sender from then on."""
+    first = live.post({"sender": "anon-bound", "message": f"我的外卖到哪了 {CHEN}"})
+    key = first.headers.get("X-Kefu-Session")
+    assert first.status_code == 200 and key
+    again = live.post({"sender": "anon-bound", "message": "你好"})  # not bound yet: as before
+    assert again.status_code == 200 and "X-Kefu-Session" not in again.headers  # handed out once only
+    bound = httpx.post(f"{live.rasa}/webhooks/kefu/webhook", json={"sender": "anon-bound", "message": "谢谢"},
+                       headers={"X-Kefu-Session": key}, timeout=60)
+    assert bound.status_code == 200
+    before = len(live.tracker("anon-bound")["events"])
+    for headers in ({}, {"X-Kefu-Session": "0" * 32}):
+        stolen = httpx.post(f"{live.rasa}/webhooks/kefu/webhook", json={"sender": "anon-bound", "message": "我的订单"},
+                            headers=headers, timeout=60)
+        assert stolen.status_code == 401 and "anon-bound" not in stolen.text and key not in stolen.text
+    assert len(live.tracker("anon-bound")["events"]) == before
+    other = live.post({"sender": "anon-other", "message": "你好"})
+    assert other.headers.get("X-Kefu-Session") not in (None, key)
+
+
 def test_rasas_stock_rest_channel_is_not_a_way_around_the_gate(live: Live) -> None:
     """The stock `rest` channel skips the guard, the limits and the identity check:
     posting as app-<sub> there reached a signed-in customer's verified conversation."""

@@ -103,6 +103,11 @@ async def send_escalation(payload: Dict[str, Any], timeout: float = 3.0) -> Dict
         raise BridgeUnavailable(str(exc)) from exc
     if resp.status_code >= 500:
         raise BridgeUnavailable(f"HTTP {resp.status_code}")
+    if resp.status_code in (401, 403):
+        # the escalation is fine, the shared token is not (KEFU_INTERNAL_TOKEN differs after a
+        # restart or a rotation): kept and retried, never dropped, until the operator fixes it
+        logger.error("the bridge refused the internal token (HTTP %s): check KEFU_INTERNAL_TOKEN", resp.status_code)
+        raise BridgeUnavailable(f"HTTP {resp.status_code}")
     if resp.status_code == 429:
         raise EscalationLimited("escalation limit")
     if resp.status_code >= 400:

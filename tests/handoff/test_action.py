@@ -119,3 +119,18 @@ async def test_redis_down_then_back_delivers_in_order(env: Dict[str, Any], tmp_p
         assert Outbox(env["tmp"] / "handoff_outbox.sqlite3").pending() == []
     finally:
         own.stop()
+
+
+async def test_a_token_mismatch_keeps_the_escalation_until_it_is_fixed(env: Dict[str, Any], redis_url: str,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 401 from the bridge is a configuration to fix, not a bad escalation: never dropped."""
+    monkeypatch.setattr("actions.handoff.RETRY_SECONDS", 0.2)
+    wrong = make_settings(redis_url, env["tmp"], internal_token="a-rotated-token")
+    with ThreadedBridge(wrong, env["port"]):
+        messages, _ = await run_action(tracker("token-1"))
+        assert [m["response"] for m in messages] == ["utter_handoff_delayed"]
+        await asyncio.sleep(1.0)  # several retries, each refused with 401
+        assert len(Outbox(env["tmp"] / "handoff_outbox.sqlite3").pending()) == 1
+    with ThreadedBridge(make_settings(redis_url, env["tmp"]), env["port"]):
+        r = redis.Redis.from_url(redis_url, decode_responses=True)
+        await eventually(lambda: r.get(keys.conversation("token-1")), "the kept escalation was never delivered")

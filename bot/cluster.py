@@ -40,11 +40,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from bot.hardening import PRIVATE_UMASK, make_private
+from bot.hardening import make_private
 from bot.paths import ROOT
-from bot.redis_server import EmbeddedRedis, RedisServerError, free_port, port_in_use
+from bot.redis_server import EmbeddedRedis, free_port, port_in_use
 from bot.redis_url import redacted
-from bot.stack import ConfigError, StackSettings, check_redis, redis_env, service_env
+from bot.stack import ConfigError, StackSettings, check_redis, redis_env, run_in_foreground, service_env
 from handoff.agents import AgentDirectory
 from handoff.settings import private_write, stored_secret
 
@@ -284,46 +284,15 @@ def healthy(url: str) -> bool:
         return False
 
 
-class _Interrupted(Exception):
-    pass
-
-
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise _Interrupted()
-
-
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.cluster", description="N of each Kefu service behind nginx")
     parser.add_argument("--rasa", type=int, default=2)
     parser.add_argument("--actions", type=int, default=2)
     parser.add_argument("--bridges", type=int, default=2)
     args = parser.parse_args(argv)
-    os.umask(PRIVATE_UMASK)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    signal.signal(signal.SIGINT, _raise_interrupt)
-    try:
-        cluster = Cluster(StackSettings.from_env(), args.rasa, args.actions, args.bridges)
-    except ConfigError as exc:
-        print(f"配置错误: {exc}", file=sys.stderr)
-        return 2
-    code = 0
-    try:
-        cluster.start()
-        print("Kefu 集群已启动 (Ctrl-C 停止):", flush=True)
-        for name, url in cluster.urls().items():
-            print(f"  {name}: {url}", flush=True)
-        print(f"  演示坐席令牌 (demo agent tokens): {cluster.agents_path}", flush=True)
-        code = cluster.watch()
-    except (ConfigError, RedisServerError) as exc:
-        print(f"启动失败: {exc}", file=sys.stderr)
-        code = 2
-    except _Interrupted:
-        print("正在停止…", flush=True)
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        cluster.stop()
-    return code
+    return run_in_foreground(
+        lambda: Cluster(StackSettings.from_env(), args.rasa, args.actions, args.bridges), "Kefu 集群已启动 (Ctrl-C 停止):",
+        lambda cluster: [f"  演示坐席令牌 (demo agent tokens): {cluster.agents_path}"])
 
 
 if __name__ == "__main__":

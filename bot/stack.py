@@ -23,7 +23,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple, TypeVar
 
 from bot.hardening import PRIVATE_UMASK, UnsafeSetting, cors_origins, make_private
 from bot.identity import customer_secret
@@ -390,31 +390,41 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     raise _Interrupted()
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if "--dev-login" in args:
-        # `make run` only: the bridge's POST /dev/customer-token signs demo customers'
-        # tokens (README, "Customer identity"); an explicit KEFU_DEV_LOGIN=0 wins
-        os.environ.setdefault("KEFU_DEV_LOGIN", "1")
-    # Before anything is created (secrets, logs, Redis AOF, SQLite files);
-    # children inherit it.
+class Runner(Protocol):
+    """What :func:`run_in_foreground` drives: a Stack or a bot.cluster.Cluster."""
+
+    def start(self) -> None: ...
+    def urls(self) -> Dict[str, str]: ...
+    def watch(self) -> int: ...
+    def stop(self) -> None: ...
+
+
+R = TypeVar("R", bound=Runner)
+
+
+def run_in_foreground(make: Callable[[], R], banner: str, extra_lines: Callable[[R], List[str]]) -> int:
+    """Start, print the URLs (and ``extra_lines``), supervise until Ctrl-C or SIGTERM, stop.
+
+    The umask is set before anything is created (secrets, logs, Redis AOF,
+    SQLite files), so the children inherit it. Exit code 2 on bad configuration.
+    """
     os.umask(PRIVATE_UMASK)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGINT, _raise_interrupt)
     try:
-        stack = Stack(StackSettings.from_env())
+        runner = make()
     except ConfigError as exc:
         print(f"配置错误: {exc}", file=sys.stderr)
         return 2
     code = 0
     try:
-        stack.start()
-        print("Kefu 已启动 (Ctrl-C 停止):", flush=True)
-        for name, url in stack.urls().items():
+        runner.start()
+        print(banner, flush=True)
+        for name, url in runner.urls().items():
             print(f"  {name}: {url}", flush=True)
-        for line in stack.demo_agents():
+        for line in extra_lines(runner):
             print(line, flush=True)
-        code = stack.watch()
+        code = runner.watch()
     except (ConfigError, RedisServerError) as exc:
         print(f"启动失败: {exc}", file=sys.stderr)
         code = 2
@@ -423,8 +433,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        stack.stop()
+        runner.stop()
     return code
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if "--dev-login" in args:
+        # `make run` only: the bridge's POST /dev/customer-token signs demo customers'
+        # tokens (README, "Customer identity"); an explicit KEFU_DEV_LOGIN=0 wins
+        os.environ.setdefault("KEFU_DEV_LOGIN", "1")
+    return run_in_foreground(lambda: Stack(StackSettings.from_env()), "Kefu 已启动 (Ctrl-C 停止):",
+                             lambda stack: stack.demo_agents())
 
 
 if __name__ == "__main__":

@@ -142,11 +142,7 @@ class RedisSettings:
             return kwargs
         if not self.sentinel:
             kwargs["host"], kwargs["port"] = self.hosts[0]
-        if self.tls:
-            kwargs["ssl"] = True
-            kwargs["ssl_cert_reqs"] = self.ssl_cert_reqs
-            if self.ssl_ca_certs:
-                kwargs["ssl_ca_certs"] = self.ssl_ca_certs
+        kwargs.update(self._tls_kwargs())
         return kwargs
 
     def sentinel_kwargs(self) -> Dict[str, Any]:
@@ -154,11 +150,16 @@ class RedisSettings:
         kwargs: Dict[str, Any] = {}
         if self.sentinel_password:
             kwargs["password"] = self.sentinel_password
-        if self.tls:
-            kwargs["ssl"] = True
-            kwargs["ssl_cert_reqs"] = self.ssl_cert_reqs
-            if self.ssl_ca_certs:
-                kwargs["ssl_ca_certs"] = self.ssl_ca_certs
+        kwargs.update(self._tls_kwargs())
+        return kwargs
+
+    def _tls_kwargs(self) -> Dict[str, Any]:
+        """redis-py's TLS options, the same for the servers and the sentinels; {} without TLS."""
+        if not self.tls:
+            return {}
+        kwargs: Dict[str, Any] = {"ssl": True, "ssl_cert_reqs": self.ssl_cert_reqs}
+        if self.ssl_ca_certs:
+            kwargs["ssl_ca_certs"] = self.ssl_ca_certs
         return kwargs
 
     def client(self, **options: Any) -> redis.Redis:

@@ -25,6 +25,7 @@ import redis
 
 from bot.stack import StackProcess
 from handoff import keys
+from tests.live import LiveStack
 
 #: the seeded food order of tests/conversations/scenarios/food.yml (45 min late, 老街牛肉面)
 LATE_ORDER = "2023112215300012345"
@@ -44,27 +45,12 @@ def wait_for(check: Callable[[], Any], timeout: float, step: float = 0.2) -> Opt
 
 
 @dataclass
-class Live:
-    stack: StackProcess
-    data: Path
-
-    @property
-    def rasa(self) -> str:
-        return self.stack.url("rasa")
-
-    @property
-    def bridge(self) -> str:
-        return self.stack.url("handoff")
+class Live(LiveStack):
+    turn_timeout = 90.0  # a turn may wait for a service coming back
 
     def redis(self) -> "redis.Redis[str]":
         return redis.Redis.from_url(self.stack.url("redis"), decode_responses=True,
                                     socket_timeout=2, socket_connect_timeout=2)
-
-    def say(self, sender: str, text: str, timeout: float = 90) -> List[Dict[str, Any]]:
-        resp = httpx.post(f"{self.rasa}/webhooks/kefu/webhook", json={"sender": sender, "message": text},
-                          timeout=timeout)
-        assert resp.status_code == 200, resp.text[:200]
-        return list(resp.json())
 
     @staticmethod
     def texts(reply: List[Dict[str, Any]]) -> str:

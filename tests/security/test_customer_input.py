@@ -12,7 +12,6 @@ import asyncio
 import json
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
 import httpx
@@ -27,37 +26,22 @@ from handoff import keys
 from handoff.queue import now_ms
 from handoff.settings import demo_tokens_path
 from handoff.stats import Day, SupervisorStats
+from tests.live import LiveStack, tracker_of
 
 RATE_5 = '/rate{"rating":"5"}'
 
 
 @dataclass
-class Live:
-    stack: StackProcess
-    data: Path
+class Live(LiveStack):
     redis: "redis.Redis[str]"
-
-    @property
-    def rasa(self) -> str:
-        return self.stack.url("rasa")
-
-    @property
-    def bridge(self) -> str:
-        return self.stack.url("handoff")
 
     def agent(self, name: str) -> Dict[str, str]:
         lines = demo_tokens_path(self.data).read_text(encoding="utf-8").splitlines()[1:]
         tokens = dict(line.strip().split(": ", 1) for line in lines)
         return {"Authorization": f"Bearer {tokens[name]}"}
 
-    def say(self, sender: str, text: str) -> List[Dict[str, Any]]:
-        resp = httpx.post(f"{self.rasa}/webhooks/kefu/webhook", json={"sender": sender, "message": text}, timeout=60)
-        assert resp.status_code == 200, resp.text[:200]
-        return list(resp.json())
-
     def tracker(self, sender: str) -> Dict[str, Any]:
-        raw = self.redis.get(f"kefu:tracker:{sender}")
-        return json.loads(raw) if raw else {"events": []}
+        return tracker_of(self.redis, sender)
 
     def user_intents(self, sender: str) -> List[str]:
         return [str(((e.get("parse_data") or {}).get("intent") or {}).get("name"))

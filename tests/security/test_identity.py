@@ -32,6 +32,7 @@ from handoff.dev_login import DEMO_PHONES, PATH, customer_token_route
 from handoff.exceptions import HandoffError
 from handoff.settings import Settings
 from scripts.seed_orders import CUSTOMERS
+from tests.live import LiveStack, tracker_of
 
 CHEN = "13812345678"  # one food order (2023112215300012345), late
 LIU = "13900001111"
@@ -40,14 +41,8 @@ WHERE_IS_MY_FOOD = "我的外卖到哪了"
 
 
 @dataclass
-class Live:
-    stack: StackProcess
-    data: Path
+class Live(LiveStack):
     redis: "redis.Redis[str]"
-
-    @property
-    def rasa(self) -> str:
-        return self.stack.url("rasa")
 
     @property
     def secret(self) -> str:
@@ -57,18 +52,8 @@ class Live:
         return sign(Customer(sub=sub, phone=phone or ""), self.secret) if phone else jwt.encode(
             {"sub": sub}, self.secret, algorithm="HS256")
 
-    def post(self, body: Dict[str, Any], token: Optional[str] = None) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.post(f"{self.rasa}/webhooks/kefu/webhook", json=body, headers=headers, timeout=60)
-
-    def say(self, sender: str, text: str, token: Optional[str] = None, **extra: Any) -> List[Dict[str, Any]]:
-        resp = self.post({"sender": sender, "message": text, **extra}, token)
-        assert resp.status_code == 200, resp.text[:200]
-        return list(resp.json())
-
     def tracker(self, sender: str) -> Dict[str, Any]:
-        raw = self.redis.get(f"kefu:tracker:{sender}")
-        return json.loads(raw) if raw else {"events": []}
+        return tracker_of(self.redis, sender)
 
     def slot(self, sender: str, name: str) -> Any:
         found = [e.get("value") for e in self.tracker(sender)["events"] if e.get("event") == "slot" and e.get("name") == name]

@@ -30,6 +30,13 @@ logger = logging.getLogger(__name__)
 
 HEADER = "X-Kefu-Session"
 ISSUED, BOUND = "issued", "bound"
+#: KEYS: the sender's state key; ARGV: ttl. The state before this message (nil for a new
+#: sender, which is marked "issued"), read and written in one step.
+_SEEN_LUA = """
+local state = redis.call('GET', KEYS[1])
+if not state then redis.call('SET', KEYS[1], ARGV[2], 'EX', tonumber(ARGV[1])) end
+return state
+"""
 
 
 class RestSessions:
@@ -51,9 +58,10 @@ class RestSessions:
                     return False, None
                 await self._client().set(keys.rest_session(sender), BOUND, ex=self.ttl)
                 return True, None
-            if await self._client().set(keys.rest_session(sender), ISSUED, nx=True, ex=self.ttl):
+            state = await self._client().eval(_SEEN_LUA, 1, keys.rest_session(sender), self.ttl, ISSUED)
+            if state is None:
                 return True, self.key_for(sender)
-            return await self._client().get(keys.rest_session(sender)) != BOUND, None
+            return state != BOUND, None
         except (RedisError, OSError) as exc:
             logger.warning("REST session check skipped (Redis: %s)", exc.__class__.__name__)
             return True, None

@@ -42,7 +42,7 @@ from typing import Dict, List, Optional
 
 from bot.hardening import make_private
 from bot.paths import ROOT
-from bot.redis_server import EmbeddedRedis, free_port, port_in_use
+from bot.redis_server import PASSWORD_SECRET, EmbeddedRedis, free_port, port_in_use
 from bot.redis_url import redacted
 from bot.stack import ConfigError, StackSettings, check_redis, redis_env, run_in_foreground, service_env
 from handoff.agents import AgentDirectory
@@ -143,7 +143,7 @@ class Cluster:
             self.redis_url = s.redis_url
         else:
             self.redis = EmbeddedRedis(data_dir=s.data_dir / "redis", port=s.redis_port, host=s.host,
-                                       password=stored_secret(s.data_dir, "redis_password")).start()
+                                       password=stored_secret(s.data_dir, PASSWORD_SECRET)).start()
             self.redis_url = self.redis.url
         base = service_env(s, self.redis_url)
         # one set of agents for every bridge, made before any bridge starts (module doc)

@@ -50,6 +50,16 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+#: the embedded Redis's password: ``<data dir>/redis_password.secret`` (handoff.settings.stored_secret)
+PASSWORD_SECRET = "redis_password"
+
+
+def stored_password(data_dir: Path) -> str:
+    """The embedded Redis's password kept in ``data_dir``, or "" if the stack never made one."""
+    path = data_dir / f"{PASSWORD_SECRET}.secret"
+    return path.read_text().strip() if path.exists() else ""
+
+
 @dataclass
 class EmbeddedRedis:
     """A redis-server child process with AOF persistence under ``data_dir``."""

@@ -28,7 +28,7 @@ from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple, TypeVar
 from bot.hardening import PRIVATE_UMASK, UnsafeSetting, cors_origins, make_private
 from bot.identity import customer_secret
 from bot.paths import ROOT, data_dir
-from bot.redis_server import EmbeddedRedis, RedisServerError, port_in_use
+from bot.redis_server import PASSWORD_SECRET, EmbeddedRedis, RedisServerError, port_in_use
 from bot.redis_url import RedisSettings, RedisUrlError, redacted
 from bot.stack_process import StackProcess  # noqa: F401  (tests and benchmarks import it from here)
 from bot.supervisor import Backoff, RunFile, StaleStackError, log_restart, spawn, stop_process, terminate
@@ -237,7 +237,7 @@ class Stack:
             # its own password (generated in the data dir like the other secrets): any local
             # process could otherwise read every conversation
             self.redis = EmbeddedRedis(data_dir=s.data_dir / "redis", port=s.redis_port, host=s.host,
-                                       password=stored_secret(s.data_dir, "redis_password"))
+                                       password=stored_secret(s.data_dir, PASSWORD_SECRET))
             self.redis.start()
             self._record("redis", self.redis.process)
             redis_url = self.redis.url

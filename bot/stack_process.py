@@ -9,10 +9,9 @@ import threading
 import time
 from pathlib import Path
 from typing import Any, Dict, List
-from urllib.parse import quote
 
 from bot.paths import ROOT
-from bot.redis_server import free_port
+from bot.redis_server import EmbeddedRedis, free_port, stored_password
 from bot.supervisor import die_with_parent
 
 
@@ -73,9 +72,8 @@ class StackProcess:
         port = self.env[f"KEFU_{service.upper()}_PORT"]
         if service != "redis":
             return f"http://127.0.0.1:{port}"
-        secret = Path(self.env["KEFU_DATA_DIR"]) / "redis_password.secret"
-        auth = f":{quote(secret.read_text().strip(), safe='')}@" if secret.exists() else ""
-        return f"redis://{auth}127.0.0.1:{port}/0"
+        data = Path(self.env["KEFU_DATA_DIR"])
+        return EmbeddedRedis(data_dir=data / "redis", port=int(port), password=stored_password(data)).url
 
     def processes(self) -> Dict[str, Any]:
         """{service name: psutil.Process} of the running children."""

@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict, List, Optional
 from urllib.parse import quote
 
 from bot.paths import data_dir
+from bot.redis_server import stored_password
 
 # rasa.core.tracker_store.DEFAULT_REDIS_TRACKER_STORE_KEY_PREFIX (checked by
 # tests/check/test_transcript.py against the installed Rasa).
@@ -44,9 +45,7 @@ def default_redis_url() -> str:
     port = os.environ.get("KEFU_REDIS_PORT", "6380")
     db = os.environ.get("KEFU_REDIS_DB", "0")
     password = os.environ.get("KEFU_REDIS_PASSWORD", "")
-    secret = data_dir() / "redis_password.secret"  # the embedded Redis's own (bot/stack.py)
-    if not password and secret.exists():
-        password = secret.read_text().strip()
+    password = password or stored_password(data_dir())  # the embedded Redis's own (bot/stack.py)
     auth = f":{quote(password, safe='')}@" if password else ""
     return f"redis://{auth}{host}:{port}/{db}"
 

@@ -9,7 +9,7 @@ MODEL   := models/kefu.tar.gz
 SPACY   := build/spacy/zh_kefu/kefu_fingerprint.txt
 INSTALLED := $(VENV)/.installed
 
-# Defaults for the variables endpoints.yml reads; `make run` (bot/stack.py)
+# Defaults for the variables endpoints.yml reads; `make run` (bot/runner/stack.py)
 # sets the real ones. See README "Environment".
 export KEFU_ACTION_URL     ?= http://127.0.0.1:5055/webhook
 export KEFU_ACTION_TOKEN   ?=
@@ -38,8 +38,8 @@ $(INSTALLED): requirements.txt constraints.txt
 
 spacy: $(SPACY) ## Build the blank zh spaCy pipeline from data/patterns.yml
 
-$(SPACY): data/patterns.yml bot/zh_pipeline.py bot/patterns.py $(INSTALLED)
-	$(PY) -m bot.zh_pipeline build
+$(SPACY): data/patterns.yml bot/nlu/zh_pipeline.py core/patterns.py $(INSTALLED)
+	$(PY) -m bot.nlu.zh_pipeline build
 	@touch $@  # the build keeps an unchanged fingerprint file; make must still see it as new
 
 train: $(MODEL) ## Train the model, only when data, domain or config changed
@@ -55,7 +55,7 @@ seed: $(INSTALLED) ## Create the demo order database (SQLite) if missing
 	@if [ -f scripts/seed_orders.py ]; then $(PY) scripts/seed_orders.py; fi
 
 run: install spacy train seed ## Set up, train if needed and start the whole stack (Ctrl-C stops it)
-	@$(PY) -m bot.stack --dev-login
+	@$(PY) -m bot.runner.stack --dev-login
 
 validate: install ## rasa data validate
 	$(RASA) data validate --domain domain --data data --config config.yml --quiet
@@ -89,7 +89,7 @@ accept: install spacy train ## Accept the current evaluation as the baseline (te
 	$(PY) -m kefu_check accept
 
 reload: install spacy train ## Load the newly trained model into the running stack, no downtime
-	$(PY) -m bot.reload
+	$(PY) -m bot.runner.reload
 
 bench: install spacy train seed ## Benchmarks (~12-15 min): write bench/RESULTS.md and bench/latency.png
 	@command -v redis-benchmark >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-tools >/dev/null; } || true
@@ -103,7 +103,7 @@ browser: ## Install Debian's chromium and CJK fonts for the browser tests when m
 
 SCALE ?= 2
 cluster: install spacy train seed nginx ## Scale-out on one machine: SCALE (default 2) Rasa servers, action servers and bridges behind nginx
-	@$(PY) -m bot.cluster --rasa $(SCALE) --actions $(SCALE) --bridges $(SCALE)
+	@$(PY) -m bot.runner.cluster --rasa $(SCALE) --actions $(SCALE) --bridges $(SCALE)
 
 nginx: ## Install Debian's nginx when missing (the scale-out test and deploy/nginx.conf.template put it in front of N of each service)
 	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx >/dev/null; }

@@ -1,7 +1,7 @@
 """Anger: when an upset customer gets a person, and what they asked for is kept.
 
 The Nth angry message in a conversation (data/policies.yml, anger), or one
-message of fury (an insult, shouting with !!!: bot/sentiment.py), hands the
+message of fury (an insult, shouting with !!!: bot/nlu/sentiment.py), hands the
 chat to a person at P1 with an apology. The request in progress (refund,
 cancellation...) is not dropped: it goes into the ticket summary for the
 agent, and the customer is told the person will do it. No sentences here:
@@ -16,8 +16,8 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import policy
-from actions.validation import mask_order
-from actions.services.orders import Order
+from core.pii import mask_order
+from orders.service import Order
 
 
 def fury(tracker: Tracker) -> bool:

@@ -1,7 +1,7 @@
 """The customer's answer to the bot's own question wins, in whatever words.
 
 The bot remembers what it just asked in the slot ``pending``; the answer
-policy (bot/answer_policy.py) sends any answer-like message to
+policy (bot/dialogue/answer_policy.py) sends any answer-like message to
 ``action_answer`` while a question is open. This module decides what the
 answer means for that question:
 
@@ -30,7 +30,7 @@ from actions.closing import ask_rating
 from actions.common import current_order, handoff, money, order_vars, service, summary
 from actions.second_factor import PENDING as SECOND_FACTOR
 from actions.second_factor import answer_factor
-from bot.text import to_simplified
+from core.text import to_simplified
 
 #: offers the customer accepts or declines, and the action that carries them out
 OFFERS = {
@@ -56,7 +56,7 @@ OPEN_QUESTIONS = {
 }
 _UNSOLVED = re.compile(r"没解决|没有解决|未解决|没用|不行|不满意|还是没|并没有|没处理|不对|not (?:solved|fixed)|didn'?t help", re.I)
 #: a plain acknowledgement (not a "yes, there is"): to "anything else?" it means no.
-#: Narrower than bot.text.is_acknowledgement, which also counts 是的/对 as yes.
+#: Narrower than core.text.is_acknowledgement, which also counts 是的/对 as yes.
 _ACK = re.compile(r"^(?:好的?|好吧|嗯+|恩+|哦+|噢+|ok|okay|行|可以|知道了|明白了?|收到|了解)[啦了呀哈吧的嗯~!！。.,，\s]*$", re.I)
 _NO_NEED = re.compile(r"不用|不需要|算了|没事|没有了|没了|没别的|就这样|先这样|可以了|no need|nothing", re.I)
 

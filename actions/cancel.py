@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import policy
 from actions.common import OrderAction, ask_resolved, money, order_vars, service, user_events
 from actions.second_factor import ActingOrderAction
-from actions.services.orders import Order
+from orders.service import Order
 
 
 def _cancel_request_text(tracker: Tracker) -> Optional[str]:

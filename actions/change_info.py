@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import policy
 from actions.common import OrderAction, answer_text, ask_resolved, order_vars, service
 from actions.second_factor import ActingOrderAction
-from actions.services.orders import Order
+from orders.service import Order
 
 
 class ActionChangeInfoCheck(OrderAction):

@@ -12,10 +12,11 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import policy
-from actions.services.orders import Order, OrderService, get_order_service
-from actions.validation import mask_order, mask_phone, normalise_phone
-from bot.identity import CLAIMS_KEY
-from bot.text import conversation_script, to_script
+from orders.service import Order, OrderService, get_order_service
+from orders.validation import normalise_phone
+from core.pii import mask_order, mask_phone
+from core.identity import CLAIMS_KEY
+from core.text import conversation_script, to_script
 
 HANDOFF_REASONS = {
     "safety", "request_human", "fallback", "identity_failed", "low_rating", "anger", "over_limit", "unresolved",
@@ -60,7 +61,7 @@ def summary(order: Optional[Order], *parts: Any) -> str:
 
 
 def script(tracker: Tracker) -> str:
-    """'hant' or 'hans': the script the conversation is in (bot.text.conversation_script)."""
+    """'hant' or 'hans': the script the conversation is in (core.text.conversation_script)."""
     texts = (str(e.get("text") or "") for e in reversed(tracker.events) if e.get("event") == "user")
     return conversation_script(t for t in texts if not t.startswith("/"))
 

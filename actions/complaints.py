@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import policy
 from actions.common import OrderAction, ask_resolved, order_vars, service, summary, user_events
-from actions.services.orders import Order
+from orders.service import Order
 
 COURIER_KEY = {"ride": "driver", "food": "rider", "parcel": "courier"}
 

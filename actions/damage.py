@@ -10,8 +10,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import policy
 from actions.common import OrderAction, answer_text, ask_resolved, handoff, money, order_vars, service, summary
 from actions.second_factor import ActingOrderAction
-from actions.services.orders import Order
-from bot.text import to_simplified
+from orders.service import Order
+from core.text import to_simplified
 
 
 def item_names(order: Order) -> List[str]:

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import policy
 from actions.common import OrderAction, ask_resolved, handoff, money, order_vars, service, summary
 from actions.orders import status_response, status_variables
-from actions.services.orders import Order
+from orders.service import Order
 
 IN_PROGRESS = {"created", "accepted", "paid", "preparing", "delivering", "picked_up", "in_transit", "out_for_delivery"}
 

@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import policy
 from actions.common import OrderAction, ask_resolved, handoff, money, order_vars, service, summary
-from actions.services.orders import Order
+from orders.service import Order
 
 
 def breakdown(order: Order) -> Dict[str, Any]:

@@ -3,7 +3,7 @@
 - an order number: format-checked (S10 check digit, 19-digit food, R+14 ride),
   looked up, and refused politely when it belongs to another phone;
 - a phone number: that customer's recent orders, offered as buttons;
-- a customer signed in through the app (a verified token, bot/identity.py)
+- a customer signed in through the app (a verified token, core/identity.py)
   is checked with the token's phone, without a question: one order of that
   phone is verified, several are offered; any other phone's order is refused;
 - each wrong answer gets a specific polite re-ask; after the policy's number
@@ -24,9 +24,10 @@ from actions.common import current_order, localise, service
 from actions.common import signed_in_phone as _signed_in_phone
 from actions.orders import status_response, status_variables
 from actions.selection import pick
-from actions.services.orders import Order
-from actions.validation import mask_order, mask_phone, normalise_phone, parse_identity
-from bot.text import to_simplified
+from orders.service import Order
+from orders.validation import normalise_phone, parse_identity
+from core.pii import mask_order, mask_phone
+from core.text import to_simplified
 
 PROBLEM_RESPONSES = {
     "missing": "utter_identity_missing",

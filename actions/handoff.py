@@ -86,7 +86,7 @@ def internal_token() -> str:
     token = os.environ.get("KEFU_INTERNAL_TOKEN")
     if token:
         return token
-    from handoff.settings import stored_secret
+    from core.secrets import stored_secret
 
     return stored_secret(default_path().parent, "internal_token")
 

@@ -9,8 +9,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import OrderAction, ask_resolved, money, order_vars, service
 from actions.second_factor import ActingOrderAction
-from actions.services.orders import Order
-from actions.validation import mask_email, normalise_email
+from orders.service import Order
+from orders.validation import normalise_email
+from core.pii import mask_email
 
 INVOICEABLE = {"completed", "delivered"}
 

@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import policy
 from actions.common import OrderAction, ask_resolved, order_vars, service
-from actions.services.orders import Order
+from orders.service import Order
 
 RESPONSES = {
     ("ride", "created"): "utter_status_ride_waiting",

@@ -1,6 +1,6 @@
 """Business rules, read from data/policies.yml (no thresholds in code).
 
-Plain functions over :class:`~actions.services.orders.Order`; no I/O except
+Plain functions over :class:`~orders.service.Order`; no I/O except
 loading the policy file once.
 """
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any, Dict, List, Optional
 
 import yaml
 
-from actions.services.orders import Order
-from bot.text import is_acknowledgement
+from orders.service import Order
+from core.text import is_acknowledgement
 
 POLICY_FILE = Path(os.environ.get("KEFU_POLICIES", Path(__file__).resolve().parent.parent / "data" / "policies.yml"))
 

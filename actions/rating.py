@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Iterable, Optional
 
-from bot.text import to_simplified
+from core.text import to_simplified
 
 _CN = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 _SCORE = re.compile(r"(?<![0-9])([1-5])\s*(?:分|星|颗星|stars?|points?)?(?![0-9.])", re.I)

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import policy
 from actions.common import OrderAction, ask_resolved, handoff, money, order_vars, service, summary
 from actions.second_factor import ActingOrderAction
-from actions.services.orders import Order
+from orders.service import Order
 
 NOT_ELIGIBLE = {
     "state": "utter_refund_not_eligible_state",

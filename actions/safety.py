@@ -1,7 +1,7 @@
 """Safety first: instructions that fit the situation at once, then a human safety specialist.
 
 No identity check. The instructions depend on what is happening (the
-situation the safety net found, bot/safety.py): someone hurt (120, first
+situation the safety net found, bot/nlu/safety.py): someone hurt (120, first
 aid, 110), someone at the door (stay in, lock, do not open, 110), trouble on
 a trip (share the trip, a public place, 110), or anything else (110, a
 public place). 110 is said once: the queue notice that follows
@@ -16,9 +16,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import handoff
-from actions.validation import mask_order
+from core.pii import mask_order
 
-#: the agent's one-word label per situation (bot.safety.SafetyLexicon.situation
+#: the agent's one-word label per situation (bot.nlu.safety.SafetyLexicon.situation
 #: reads it back from the ticket summary to repeat the right instructions)
 SITUATION_LABELS = {"injury": "有人受伤", "door": "上门威胁", "trip": "行程安全", "general": "人身安全"}
 
@@ -27,8 +27,8 @@ def situation_of(tracker: Tracker) -> str:
     found = ((tracker.latest_message or {}).get("safety") or {}).get("situation")
     if found in SITUATION_LABELS:
         return str(found)
-    from bot.safety import default_lexicon
-    from bot.text import to_simplified
+    from bot.nlu.safety import default_lexicon
+    from core.text import to_simplified
 
     return default_lexicon().situation(to_simplified(tracker.latest_message.get("text") or ""))
 

@@ -13,7 +13,7 @@ service checks (``verify_owner``):
   orders were listed, so their items and amounts are no secret).
 
 An order number and its phone both given count as both factors. Signed-in
-customers (bot/identity.py) are never asked. A wrong answer is asked again;
+customers (core/identity.py) are never asked. A wrong answer is asked again;
 after ``identity.second_factor_max_attempts`` the chat goes to a person
 (reason identity_failed). The answer that led to the action (a new address,
 the damage description, an e-mail) is held in the slot ``held_answer`` while
@@ -33,8 +33,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import policy
 from actions.common import OrderAction, current_order, handoff, service, signed_in_phone, summary
-from actions.services.orders import Order
-from bot.text import to_simplified
+from orders.service import Order
+from core.text import to_simplified
 
 QUESTIONS = {"phone_tail": "utter_factor_ask_phone_tail", "surname": "utter_factor_ask_surname"}
 WRONG = {"phone_tail": "utter_factor_wrong_phone_tail", "surname": "utter_factor_wrong_surname"}

@@ -16,7 +16,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Dict, Iterable, List, Optional, Sequence
 
-from actions.services.orders import Order
+from orders.service import Order
 
 _CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 _ORDINAL_EN = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,

@@ -17,7 +17,7 @@ three differences:
 
 Nothing secret is read from the command line: the token comes from the
 environment or ``$KEFU_DATA_DIR/action_token.secret`` (generated once, 0600,
-the same file ``bot/stack.py`` reads).
+the same file ``bot/runner/stack.py`` reads).
 """
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.paths import data_dir
-from handoff.settings import stored_secret
+from core.paths import data_dir
+from core.secrets import stored_secret
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ the benchmark measures the bot, and conversations that go to a person are
 measured by bench/handoff_bench.py. Short formulaic messages (你好, 谢谢, 再见) repeat as
 they do in real chats; messages with numbers or descriptions mostly do not.
 That matters because the bot caches NLU parses by exact text
-(bot/speedups.py): a benchmark of five fixed scripts would measure the cache,
+(bot/channels/speedups.py): a benchmark of five fixed scripts would measure the cache,
 not the bot. bench/run.py reports the share of repeated texts next to the
 figures.
 

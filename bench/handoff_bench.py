@@ -45,7 +45,7 @@ import httpx  # noqa: E402
 from handoff.agents import AgentDirectory  # noqa: E402
 from handoff.exceptions import QueueEmpty  # noqa: E402
 from handoff.queue import HandoffQueue, NewTicket  # noqa: E402
-from handoff.settings import stored_secret  # noqa: E402
+from core.secrets import stored_secret  # noqa: E402
 
 TRANSCRIPT = [
     {"role": "user", "text": "我的外卖到哪了"},

@@ -42,7 +42,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.stack import StackProcess  # noqa: E402
+from bot.runner.stack import StackProcess  # noqa: E402
 
 BENCH = ROOT / "bench"
 PY = sys.executable
@@ -267,13 +267,13 @@ def run_handoff(stack: StackProcess, report: Report, seconds: int, quick: bool) 
 # ---- profile (py-spy) ---------------------------------------------------------------------------------
 
 CATEGORIES: List[Tuple[str, Tuple[str, ...]]] = [
-    ("Kefu channel handoff check (bot/channels.py gate)", ("HandoffGate", "log_notices")),
+    ("Kefu channel handoff check (bot/channels/gate.py)", ("HandoffGate", "log_notices")),
     ("jsonschema: validation of action server replies and tracker-event writes", ("jsonschema/", "jsonschema_rs")),
     ("NLU pipeline (parse_message: jieba, spaCy, featurizers, DIET on TensorFlow)", ("parse_message (rasa/core/processor", "rasa/nlu/")),
     ("dialogue policies (Rule/Memoization/TED predict)", ("_predict_next_with_tracker", "rasa/core/policies/")),
     ("tracker store (Redis; tracker (de)serialisation)", ("tracker_store.py",)),
     ("lock store (Redis ticket lock)", ("lock_store.py",)),
-    ("actions and NLG (HTTP to the action server, bot/nlg.py)", ("rasa/core/actions/", "bot/nlg.py", "rasa/core/nlg/")),
+    ("actions and NLG (HTTP to the action server, bot/dialogue/nlg.py)", ("rasa/core/actions/", "bot/dialogue/nlg.py", "rasa/core/nlg/")),
     ("events / tracker bookkeeping", ("rasa/shared/core/trackers.py", "rasa/shared/core/events.py")),
 ]
 
@@ -615,7 +615,7 @@ def repeat_note() -> str:
     small, large = repeat_share(300), repeat_share(2000)
     return (f"Over 300 conversations ({small['turns']:.0f} messages) {small['repeated_share']:.0%} of the messages repeat an "
             f"earlier text exactly, over 2,000 conversations {large['repeated_share']:.0%}: mostly greetings, thanks and "
-            "goodbyes. That is the most the NLU parse cache (bot/speedups.py) can answer without running the NLU; "
+            "goodbyes. That is the most the NLU parse cache (bot/channels/speedups.py) can answer without running the NLU; "
             "the rest are parsed in full.")
 
 
@@ -638,7 +638,7 @@ def analysis(report: Report, kefu10: Optional[LoadResult], stock10: Optional[Loa
             f"{single.p50 if single else 0:.0f} ms (p50 at 1 customer) of mostly CPU; under load it completes a turn every "
             f"{per_turn:.0f} ms, so 10 customers queue behind each other (p95 {kefu10.p95:.0f} ms) and throughput is capped near "
             f"{kefu10.rps:.0f} turns/s. The profile attributes {nlu:.0f}% of the busy time to the NLU pipeline, {pol:.0f}% to the "
-            f"dialogue policies, {schema:.0f}% to jsonschema (action server replies and tracker-event writes, checked by jsonschema_rs first, bot/speedups.py) " f"and {trk:.0f}% to the tracker store; the rest is Sanic, HTTP to the action server, JSON and asyncio. The stock channel "
+            f"dialogue policies, {schema:.0f}% to jsonschema (action server replies and tracker-event writes, checked by jsonschema_rs first, bot/channels/speedups.py) " f"and {trk:.0f}% to the tracker store; the rest is Sanic, HTTP to the action server, JSON and asyncio. The stock channel "
             f"is just as far off (p95 {stock10.p95 if stock10 else 0:.0f} ms, {stock10.rps if stock10 else 0:.1f} turns/s), so this is "
             "the cost of Rasa's per-message pipeline on this machine, not of our channel.",
         ]
@@ -652,7 +652,7 @@ def analysis(report: Report, kefu10: Optional[LoadResult], stock10: Optional[Loa
             "- What would fix it: (1) more cores and one Sanic worker per core (the Redis lock store already makes that "
             "safe; throughput grew with workers above), with the load generator on another machine; (2) per-turn Rasa "
             "overhead that no cache removes: the tracker store still deserialises and replays the whole conversation "
-            "on every retrieve (bot/tracker_store.py only skips the replays on save), every custom action ships the "
+            "on every retrieve (bot/stores/tracker_store.py only skips the replays on save), every custom action ships the "
             "whole tracker to the action server and back, and Rasa runs its policy graph through dask for every "
             "predicted action; shorter sessions (session expiry) bound the first two; (3) for messages the parse cache has "
             "not seen, a cheaper NLU: DIET runs a TensorFlow graph per message (Rasa's per-message API cannot batch).",
@@ -680,7 +680,7 @@ def analysis(report: Report, kefu10: Optional[LoadResult], stock10: Optional[Loa
             f"so they wait for whatever that Rasa process is doing (p99 {agent:.0f} ms for one chat"
             + (f", {paced:.0f} ms with 9 chats" if paced is not None else "") + "). The bridge also writes every agent message "
             "into the Rasa tracker (`POST /conversations/{id}/tracker/events`, validated by jsonschema_rs first, "
-            "bot/speedups.py); with several chats, the delivery tail is the time Rasa's loop is busy with customer turns.")
+            "bot/channels/speedups.py); with several chats, the delivery tail is the time Rasa's loop is busy with customer turns.")
     claims_http = _get(h, "claims_http", "per_s")
     if claims_http is not None:
         out.append(f"- Claims: the claim itself (one Lua script) sustains {_get(h, 'claims_lua', 'per_s') or 0:,.0f}/s from one Python "

@@ -12,7 +12,8 @@ from typing import List, Optional
 
 from handoff.agents import AgentDirectory
 from handoff.privacy import install_log_masking
-from handoff.settings import Settings, SettingsError, demo_tokens_path, private_write
+from handoff.settings import Settings, SettingsError
+from core.secrets import demo_tokens_path, private_write
 
 
 def _skills(raw: List[str]) -> List[str]:

@@ -667,7 +667,7 @@ def build_service(settings: Settings) -> HandoffService:
     )
     emitter = None
     try:
-        from bot.socketio_redis import KefuRedisManager  # optional at run time: REST polling works without it
+        from core.socketio_redis import KefuRedisManager  # optional at run time: REST polling works without it
 
         emitter = KefuRedisManager(settings.redis_url, write_only=True)
     except Exception as exc:  # socket.io relay is optional; REST polling still works

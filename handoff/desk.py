@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, List
 
-from handoff import keys
+from core import keys
 from handoff.agents import Agent
 from handoff.queue import HandoffQueue, _redis_errors
 from handoff.service import iso

@@ -1,12 +1,12 @@
 """Dev-only demo sign-in: ``POST /dev/customer-token`` signs a demo customer's token.
 
-In production the platform's app signs the customer JWT (bot/identity.py);
+In production the platform's app signs the customer JWT (core/identity.py);
 the demo chat page has no app behind it, so for ``make run`` the bridge can
 play that part for the seeded demo customers only, letting ``/chat?demo=<phone>``
 show what a signed-in customer sees (no identity question).
 
 Off unless ``KEFU_DEV_LOGIN=1`` (``make run`` sets it through
-``bot.stack --dev-login``): off, the route answers 404 like any unknown path,
+``bot.runner.stack --dev-login``): off, the route answers 404 like any unknown path,
 so a deployment never hands out tokens by accident. Only the phones of
 scripts/seed_orders.py are signed, never an arbitrary one: even switched on,
 the endpoint cannot mint a token for a real customer.
@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.identity import Customer, customer_secret, sign
+from core.identity import Customer, customer_secret, sign
 from handoff.exceptions import BadRequest, Forbidden, PayloadTooLarge
 from handoff.safe_json import parse_json_body
 from handoff.settings import Settings, SettingsError

@@ -7,7 +7,7 @@ characters or with a control character. Now:
 
 - :func:`safe_sender`: an id that cannot be a key or a URL segment becomes
   ``k-`` and 32 hex digits of its SHA-256, the same for the same id. The Kefu
-  channels apply it to every incoming id (bot/channels.py), so Rasa's
+  channels apply it to every incoming id (bot/channels/), so Rasa's
   conversation, the ticket, the agent's replies and the customer's poll URL
   all use the one safe key; the bridge applies it again to what reaches it.
 - :func:`split_text`: a text longer than a transcript line may be is kept

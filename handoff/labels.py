@@ -43,7 +43,7 @@ RECORD_STATUS_NAMES: Dict[str, str] = {
     "created": "已受理", "processing": "处理中", "approved": "已通过", "rejected": "已拒绝",
     "refunded": "已退款", "done": "已完成", "issued": "已发放",
 }
-#: what a revealed personal value is (bot.pii labels)
+#: what a revealed personal value is (core.pii labels)
 PII_NAMES: Dict[str, str] = {"phone_number": "手机号", "email": "邮箱", "id_card": "身份证号", "bank_card": "银行卡号",
                              "address": "地址"}
 OUTCOME_NAMES: Dict[str, str] = {"resolved": "已解决", "handback": "交回机器人", "left": "客户离开", "": "进行中"}

@@ -3,7 +3,7 @@
 The audit showed one client could make 610 escalations in 51 s, flood the bot
 until every customer waited 4 s for an answer, and grow a tracker to 63 MB
 with three pasted messages. The limits live here, read once from the
-environment and validated at start-up (bot/stack.py preflight, the channels,
+environment and validated at start-up (bot/runner/stack.py preflight, the channels,
 the bridge's Settings), so a typo stops the stack instead of silently
 turning a limit off:
 
@@ -16,7 +16,7 @@ turning a limit off:
 The counter is one Lua script (check, INCR and EXPIRE in one atomic step), a
 fixed window that starts with the sender's first counted event: a limit
 cannot be raced past by parallel requests, and a key never lives without a
-TTL. Keys are in handoff/keys.py.
+TTL. Keys are in core/keys.py.
 """
 from __future__ import annotations
 

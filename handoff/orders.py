@@ -3,7 +3,7 @@
 The bridge must not import the action server (actions/), so this reads the
 orders DB itself: the same SQLite file the action server writes
 (``KEFU_ORDERS_DB``, else ``$KEFU_DATA_DIR/orders.sqlite3``), opened
-read-only. Everything it returns is masked with the one masker (bot.pii):
+read-only. Everything it returns is masked with the one masker (core.pii):
 the phone as 138****5678, the order number by its last four, addresses
 down to the district; rider and driver are shown by their work name
 (王师傅), their phones never.
@@ -18,7 +18,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from bot import pii
+from core import pii
 from handoff import labels
 
 logger = logging.getLogger(__name__)

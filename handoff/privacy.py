@@ -1,6 +1,6 @@
 """Masking for everything an agent or a log of the bridge sees.
 
-One implementation: ``bot.pii`` (the validated patterns of data/patterns.yml
+One implementation: ``core.pii`` (the validated patterns of data/patterns.yml
 plus its masking-only patterns). This module only adapts it to the bridge:
 ``Masker`` loads the patterns once, off the event loop, and never lets a
 failure show raw text (a message it cannot mask is hidden whole);
@@ -13,7 +13,7 @@ import logging
 import threading
 from typing import Any, Callable, Dict, List, Optional
 
-from bot import pii
+from core import pii
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ HIDDEN = "[内容已隐藏]"
 
 
 class Masker:
-    """``mask(text)`` and ``find(text)`` from bot.pii, loaded once, failing closed."""
+    """``mask(text)`` and ``find(text)`` from core.pii, loaded once, failing closed."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

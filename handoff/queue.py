@@ -23,8 +23,8 @@ from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequ
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from bot.redis_url import RedisSettings
-from handoff import keys
+from core.redis_url import RedisSettings
+from core import keys
 from handoff.exceptions import BY_CODE, HandoffError, QueueUnavailable
 
 PRIORITIES: Tuple[str, ...] = ("P0", "P1", "P2")
@@ -464,7 +464,7 @@ class HandoffQueue:
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> "HandoffQueue":
-        # TLS, ACL user, Sentinel: the same parser as every other client (bot/redis_url.py)
+        # TLS, ACL user, Sentinel: the same parser as every other client (core/redis_url.py)
         client = RedisSettings.parse(url).async_client(
             decode_responses=True, socket_connect_timeout=2, socket_timeout=5, health_check_interval=10
         )

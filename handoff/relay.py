@@ -2,7 +2,7 @@
 
 - socket.io customers: an emit through python-socketio's AsyncRedisManager
   (write-only) into the customer's room; the Rasa socket.io channel
-  (bot.channels.KefuSocketIOInput) uses a manager on the same Redis, so the
+  (bot.channels.socketio_input.KefuSocketIOInput) uses a manager on the same Redis, so the
   emit reaches the customer's socket wherever it is connected.
 - REST customers: stored for ``GET /customer/{sender}/messages``.
 - Every message is also appended to the Rasa tracker through Rasa's HTTP API

@@ -1,7 +1,7 @@
 """Request bodies as JSON: a clear 4xx for anything odd, never a 500, never an echo.
 
 Shared by the bridge (handoff/app.py ``read_json``) and Rasa's Kefu REST
-channel (bot/channels.py), so both refuse the same things the same way:
+channel (bot/channels/), so both refuse the same things the same way:
 
 - more than ``limit`` bytes: 413;
 - not UTF-8, not JSON: 400;

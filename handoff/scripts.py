@@ -25,8 +25,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
-from bot.responses import DOMAIN_DIR, load_responses
-from bot.text import to_simplified
+from core.responses import DOMAIN_DIR, load_responses
+from core.text import to_simplified
 from handoff.exceptions import UnfilledPlaceholder
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from handoff import intake
 from handoff.agents import Agent, AgentDirectory
-from handoff import keys
+from core import keys
 from handoff import labels, phrases
 from handoff.exceptions import BadRequest, EscalationLimited, ForbiddenPhrase, NotInHandoff, TicketNotFound
 from handoff.limits import DEFAULT_ESCALATIONS_PER_HOUR, WindowCounter
@@ -78,7 +78,7 @@ class HandoffService:
         return await asyncio.to_thread(self.masker.mask, text)
 
     def _say(self, name: str, ticket: Mapping[str, str], **variables: Any) -> str:
-        from bot.responses import render
+        from core.responses import render
 
         return render(name, traditional=ticket.get("traditional") == "1", **variables)
 

@@ -6,13 +6,13 @@ which variable to fix. Nothing here connects to anything.
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Optional
 from urllib.parse import urlparse
 
-from bot.redis_url import RedisSettings, RedisUrlError
+from core.redis_url import RedisSettings, RedisUrlError
+from core.secrets import stored_secret
 
 
 class SettingsError(ValueError):
@@ -22,36 +22,6 @@ class SettingsError(ValueError):
 def _data_dir(env: Mapping[str, str]) -> Path:
     root = Path(__file__).resolve().parent.parent
     return Path(env.get("KEFU_DATA_DIR") or root / "var").resolve()
-
-
-def private_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` readable by the owner only (0600).
-
-    Created with mode 0600 by ``os.open``, not chmod-ed afterwards: no moment
-    where another local user could read it. An existing file is truncated
-    and its mode tightened too.
-    """
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        os.fchmod(out.fileno(), 0o600)
-        out.write(text)
-
-
-def stored_secret(directory: Path, name: str) -> str:
-    """A random token kept under the data dir (same files as bot/stack.py)."""
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = directory / f"{name}.secret"
-    if not path.exists():
-        private_write(path, secrets.token_urlsafe(24))
-    return path.read_text().strip()
-
-
-def demo_tokens_path(directory: Path) -> Path:
-    """Where the bridge leaves the demo agents' tokens for `make run` to print.
-
-    A 0600 file in the data dir, never a log: logs get copied and shared.
-    """
-    return directory / "demo_agents.txt"
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -88,7 +58,7 @@ def _url(env: Mapping[str, str], name: str, default: str, schemes: tuple[str, ..
 
 
 def _redis_url(env: Mapping[str, str]) -> str:
-    """REDIS_URL checked by the one parser every client uses (bot/redis_url.py): TLS, ACL, Sentinel."""
+    """REDIS_URL checked by the one parser every client uses (core/redis_url.py): TLS, ACL, Sentinel."""
     value = env.get("REDIS_URL", "").strip() or "redis://127.0.0.1:6379/0"
     try:
         RedisSettings.parse(value)

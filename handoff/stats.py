@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
-from handoff import keys
+from core import keys
 from handoff.labels import INTENT_LABELS
 from handoff.queue import PRIORITIES
 

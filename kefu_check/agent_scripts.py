@@ -13,7 +13,7 @@ from typing import Dict, List, Tuple
 
 import yaml
 
-from bot.responses import load_responses
+from core.responses import load_responses
 from handoff.scripts import build_library
 from kefu_check.findings import Finding, relative
 from kefu_check.yamlpos import YamlError, compose, line_of, pairs, seq

@@ -6,7 +6,7 @@ JSON (``{"events": [...], "name": sender_id}``) under
 ``<key_prefix>:tracker:<sender_id>`` (``_set_key_prefix`` appends
 ``DEFAULT_REDIS_TRACKER_STORE_KEY_PREFIX = "tracker:"``), e.g.
 ``kefu:tracker:abc123``. Everything printed is masked with
-:func:`bot.pii.mask_text`.
+:func:`core.pii.mask_text`.
 """
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import Any, Callable, Dict, List, Optional
 from urllib.parse import quote
 
-from bot.paths import data_dir
-from bot.redis_server import stored_password
+from core.paths import data_dir
+from bot.runner.redis_server import stored_password
 
 # rasa.core.tracker_store.DEFAULT_REDIS_TRACKER_STORE_KEY_PREFIX (checked by
 # tests/check/test_transcript.py against the installed Rasa).
@@ -45,7 +45,7 @@ def default_redis_url() -> str:
     port = os.environ.get("KEFU_REDIS_PORT", "6380")
     db = os.environ.get("KEFU_REDIS_DB", "0")
     password = os.environ.get("KEFU_REDIS_PASSWORD", "")
-    password = password or stored_password(data_dir())  # the embedded Redis's own (bot/stack.py)
+    password = password or stored_password(data_dir())  # the embedded Redis's own (bot/runner/stack.py)
     auth = f":{quote(password, safe='')}@" if password else ""
     return f"redis://{auth}{host}:{port}/{db}"
 
@@ -53,7 +53,7 @@ def default_redis_url() -> str:
 def load_events(sender_id: str, redis_url: str, key_prefix: str = DEFAULT_KEY_PREFIX) -> List[Event]:
     import redis
 
-    from bot.redis_url import RedisSettings, RedisUrlError, redacted  # beside redis: only this command needs them
+    from core.redis_url import RedisSettings, RedisUrlError, redacted  # beside redis: only this command needs them
 
     try:  # TLS, ACL user, Sentinel: the parser every client of the stack uses
         client = RedisSettings.parse(redis_url).client(decode_responses=True, socket_timeout=5)
@@ -71,7 +71,7 @@ def load_events(sender_id: str, redis_url: str, key_prefix: str = DEFAULT_KEY_PR
 
 
 def _default_mask(text: str) -> str:
-    from bot.pii import mask_text
+    from core.pii import mask_text
 
     return mask_text(text)
 

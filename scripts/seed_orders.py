@@ -36,8 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from actions.services.orders import SqliteOrderService, default_db_path  # noqa: E402
-from actions.validation import s10_check_digit  # noqa: E402
+from orders.service import SqliteOrderService, default_db_path  # noqa: E402
+from orders.validation import s10_check_digit  # noqa: E402
 
 
 def s10(prefix: str, serial: str, country: str = "CN") -> str:

@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterator
 import pytest
 import redis
 
-from bot.redis_server import EmbeddedRedis
+from bot.runner.redis_server import EmbeddedRedis
 
 ROOT = Path(__file__).resolve().parent.parent
 

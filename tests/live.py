@@ -1,4 +1,4 @@
-"""One running stack (bot.stack.StackProcess) as the end-to-end tests talk to it.
+"""One running stack (bot.runner.stack.StackProcess) as the end-to-end tests talk to it.
 
 The security and reliability suites each start their own stack and add what
 they need on top: token signing, Redis reads, killing children.
@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Dict, List, Optional
 import httpx
 import redis
 
-from bot.stack import StackProcess
+from bot.runner.stack import StackProcess
 
 
 @dataclass

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict
 
-from bot.paths import ROOT
+from core.paths import ROOT
 
 MODEL = ROOT / "models" / "kefu.tar.gz"
 

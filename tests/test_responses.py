@@ -15,7 +15,7 @@ from typing import Dict, Iterator, List, Tuple
 import pytest
 import yaml
 
-from bot.answer_policy import AnswerPolicy
+from bot.dialogue.answer_policy import AnswerPolicy
 
 ROOT = Path(__file__).resolve().parent.parent
 QUOTED = re.compile(r"“[^”]*”|「[^」]*」|\"[^\"]*\"")
@@ -100,7 +100,7 @@ def test_every_intent_is_handled_by_a_rule_or_story():
             handled |= set(re.findall(r"intent: (\w+)", path.read_text(encoding="utf-8")))
     # answers to the bot's own questions go through the answer policy (config.yml)
     config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
-    answer_policy = next(p for p in config["policies"] if p["name"] == "bot.answer_policy.AnswerPolicy")
+    answer_policy = next(p for p in config["policies"] if p["name"] == "bot.dialogue.answer_policy.AnswerPolicy")
     defaults = AnswerPolicy.get_default_config()
     handled |= set(answer_policy.get("unprompted_intents", defaults["unprompted_intents"]))
     assert not sorted(intents - handled)

@@ -11,7 +11,7 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.services.orders import SqliteOrderService, set_order_service
+from orders.service import SqliteOrderService, set_order_service
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,8 +11,8 @@ from actions.change_info import ActionChangeInfoExecute
 from actions.invoice import ActionInvoiceRecord
 from actions.orders import ActionOrderStatus
 from actions.refunds import ActionRefundExecute
-from actions.validation import owner_answer_matches
-from bot.identity import CLAIMS_KEY
+from orders.validation import owner_answer_matches
+from core.identity import CLAIMS_KEY
 
 from .conftest import followup, make_tracker, run, slot_events
 

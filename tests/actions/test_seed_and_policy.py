@@ -2,7 +2,7 @@ import sqlite3
 from datetime import datetime
 
 from actions import policy
-from actions.validation import is_valid_s10
+from orders.validation import is_valid_s10
 
 from .conftest import seed_orders
 

@@ -8,7 +8,7 @@ import pytest
 
 from actions.rating import rating_of
 from actions.selection import pick
-from actions.services.orders import Order
+from orders.service import Order
 
 NOW = datetime(2026, 12, 2, 12, 0)
 

@@ -1,8 +1,8 @@
 import pytest
 
-from actions.validation import (
-    is_valid_s10, mask_email, mask_order, mask_phone, normalise_email, normalise_order_id, normalise_phone,
-    order_type_of, parse_identity, s10_check_digit,
+from core.pii import mask_email, mask_order, mask_phone
+from orders.validation import (
+    is_valid_s10, normalise_email, normalise_order_id, normalise_phone, order_type_of, parse_identity, s10_check_digit,
 )
 
 

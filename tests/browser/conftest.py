@@ -1,5 +1,5 @@
 """Browser tests: Playwright for Python driving Debian's chromium, headless,
-against the real stack (`python -m bot.stack` on free ports: redis, action
+against the real stack (`python -m bot.runner.stack` on free ports: redis, action
 server, Rasa with the trained model, handoff bridge).
 
 Nothing here downloads a browser: chromium comes from `make browser`
@@ -23,7 +23,7 @@ from typing import Any, Dict, Iterator, List
 import httpx
 import pytest
 
-from bot.paths import ROOT
+from core.paths import ROOT
 from handoff.agents import AgentDirectory
 
 CHROMIUM = Path(os.environ.get("KEFU_CHROMIUM", "/usr/bin/chromium"))
@@ -69,7 +69,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
         info = json.loads(Path(existing).read_text(encoding="utf-8"))
         yield LiveStack(info["rasa"], info["handoff"], info["redis"], info["tokens"])
         return
-    from bot.stack import StackProcess
+    from bot.runner.stack import StackProcess
 
     data = tmp_path_factory.mktemp("browser-stack")
     directory = AgentDirectory(data / "agents.json")

@@ -10,7 +10,7 @@ import httpx
 import redis
 from playwright.sync_api import expect
 
-from handoff import keys
+from core import keys
 from tests.browser.conftest import LiveStack
 
 ORDER = "2023112215300012345"  # seeded: a late food order, rider 王师傅 (scripts/seed_orders.py)

@@ -10,7 +10,7 @@ import httpx
 import yaml
 from playwright.sync_api import Route, expect
 
-from bot.paths import ROOT
+from core.paths import ROOT
 from tests.browser.conftest import LEASE_SECONDS, LiveStack, Scenario, Screenshots, console_login
 from tests.browser.helpers import (
     ORDER, claim_in_console, conversation_state, held_by, rest_customer_waiting, ticket_for, ticket_id_of, transcript,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.responses import load_responses
+from core.responses import load_responses
 from handoff.scripts import build_library, read_data
 from kefu_check.agent_scripts import check_agent_scripts
 from kefu_check.lint import run_lint

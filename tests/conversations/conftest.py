@@ -1,6 +1,6 @@
 """The running stack the conversation suite talks to, started once.
 
-``bot/stack.py`` on free ports with a fresh data dir and its own agents file
+``bot/runner/stack.py`` on free ports with a fresh data dir and its own agents file
 (one agent who may see every queue). ``KEFU_CONVERSATION_STACK=/path.json``
 ({"rasa": url, "handoff": url, "db": path, "token": agent token}) runs the
 suite against a stack that is already running, to iterate quickly (the
@@ -17,7 +17,7 @@ from typing import Any, Dict, Iterator, List
 import pytest
 
 from handoff.agents import AgentDirectory
-from handoff.settings import stored_secret
+from core.secrets import stored_secret
 
 _OUTCOMES: Dict[str, str] = {}
 
@@ -40,7 +40,7 @@ def conversation_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Liv
         yield LiveStack(info["rasa"], info["handoff"], Path(info["db"]), info["token"],
                         stored_secret(Path(info["db"]).parent, "internal_token"))
         return
-    from bot.stack import StackProcess  # the stack runner pulls in psutil and subprocess helpers
+    from bot.runner.stack import StackProcess  # the stack runner pulls in psutil and subprocess helpers
 
     data = tmp_path_factory.mktemp("conversation-stack")
     token = AgentDirectory(data / "agents.json").add("watch", "值班", ["safety", "general", "supervisor"])

@@ -39,7 +39,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import yaml
 
-from bot.text import to_simplified, to_traditional
+from core.text import to_simplified, to_traditional
 
 HERE = Path(__file__).resolve().parent
 SCENARIOS = HERE / "scenarios"

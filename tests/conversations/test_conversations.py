@@ -11,7 +11,7 @@ from typing import List, Union
 
 import pytest
 
-from bot.identity import Customer, customer_secret, sign
+from core.identity import Customer, customer_secret, sign
 from scripts.seed_orders import seed
 from tests.conversations.behaviours import BEHAVIOURS
 from tests.conversations.conftest import LiveStack

@@ -1,4 +1,4 @@
-"""bot.lock_store: one customer's messages are handled one at a time, in order, across workers (real Redis)."""
+"""bot.stores.lock_store: one customer's messages are handled one at a time, in order, across workers (real Redis)."""
 from __future__ import annotations
 
 import asyncio
@@ -12,12 +12,12 @@ import redis
 from rasa.core.lock_store import LockError
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.lock_store import KefuRedisLockStore
+from bot.stores.lock_store import KefuRedisLockStore
 
 
 def make_store(redis_url: str) -> KefuRedisLockStore:
     url = urlparse(redis_url)
-    config = EndpointConfig.from_dict({"type": "bot.lock_store.KefuRedisLockStore", "url": url.hostname,
+    config = EndpointConfig.from_dict({"type": "bot.stores.lock_store.KefuRedisLockStore", "url": url.hostname,
                                        "port": str(url.port), "db": (url.path or "/0").strip("/") or "0",
                                        "key_prefix": "kefu"})
     return KefuRedisLockStore(endpoint_config=config)

@@ -6,7 +6,7 @@ import asyncio
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.shared.core.events import UserUttered
 
-from bot.text import normalize
+from core.text import normalize
 from tests.model import agent, parse
 
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.patterns import find_matches, valid_id_card, valid_luhn, valid_s10
-from bot.pii import mask_text
-from bot.zh_pipeline import load
+from core.patterns import find_matches, valid_id_card, valid_luhn, valid_s10
+from core.pii import mask_text
+from bot.nlu.zh_pipeline import load
 
 
 def labels(text: str) -> list:

@@ -1,4 +1,4 @@
-"""The TED prediction cache (bot/policies.py) on the trained model: same answers, fewer TensorFlow passes."""
+"""The TED prediction cache (bot/dialogue/policies.py) on the trained model: same answers, fewer TensorFlow passes."""
 from __future__ import annotations
 
 import asyncio
@@ -8,7 +8,7 @@ from rasa.core.policies.ted_policy import TEDPolicy
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.policies import CachedTEDPolicy
+from bot.dialogue.policies import CachedTEDPolicy
 from tests.model import agent
 
 #: utterance-only turns: custom actions would need the action server
@@ -18,7 +18,7 @@ CONVERSATION = ["你好", "谢谢", "在吗", "再见"]
 def ted_policy() -> CachedTEDPolicy:
     nodes = agent().processor.graph_runner._instantiated_nodes.values()
     found = [n._component for n in nodes if isinstance(getattr(n, "_component", None), CachedTEDPolicy)]
-    assert len(found) == 1, "config.yml must use bot.policies.CachedTEDPolicy"
+    assert len(found) == 1, "config.yml must use bot.dialogue.policies.CachedTEDPolicy"
     return found[0]
 
 

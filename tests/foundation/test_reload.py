@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import redis
 
-from bot.paths import ROOT
-from bot.stack import StackProcess
+from core.paths import ROOT
+from bot.runner.stack import StackProcess
 
 
 def test_reload_keeps_slots_and_queued_handoff(tmp_path: Path) -> None:
@@ -32,7 +32,7 @@ def test_reload_keeps_slots_and_queued_handoff(tmp_path: Path) -> None:
         assert queued
 
         env = dict(os.environ, KEFU_RASA_PORT=stack.env["KEFU_RASA_PORT"], KEFU_DATA_DIR=str(tmp_path))
-        result = subprocess.run([sys.executable, "-m", "bot.reload"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        result = subprocess.run([sys.executable, "-m", "bot.runner.reload"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stderr
 
         after = httpx.get(f"{rasa}/conversations/reload-a/tracker", params={"token": token}, timeout=30).json()
@@ -48,9 +48,9 @@ def test_reload_keeps_slots_and_queued_handoff(tmp_path: Path) -> None:
 
 
 def test_reload_without_a_running_stack_says_so(tmp_path: Path) -> None:
-    from bot.redis_server import free_port
+    from bot.runner.redis_server import free_port
 
     env = dict(os.environ, KEFU_RASA_PORT=str(free_port()), KEFU_DATA_DIR=str(tmp_path))
-    result = subprocess.run([sys.executable, "-m", "bot.reload"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-m", "bot.runner.reload"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "重新加载失败" in result.stderr and "Traceback" not in result.stderr

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.safety import SafetyLexicon
-from bot.sentiment import SentimentLexicon
-from bot.text import normalize
+from bot.nlu.safety import SafetyLexicon
+from bot.nlu.sentiment import SentimentLexicon
+from core.text import normalize
 
 
 @pytest.fixture(scope="module")

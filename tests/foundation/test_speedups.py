@@ -11,7 +11,7 @@ from rasa.core.actions.action import RemoteAction
 from rasa.core.channels.channel import UserMessage
 from rasa.core.processor import MessageProcessor
 
-from bot import speedups
+from bot.channels import speedups
 from tests.model import agent
 
 VALID: Dict[str, Any] = {

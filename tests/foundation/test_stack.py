@@ -16,9 +16,9 @@ import psutil
 import pytest
 import redis
 
-from bot.paths import ROOT
-from bot.redis_server import free_port
-from bot.stack import StackProcess
+from core.paths import ROOT
+from bot.runner.redis_server import free_port
+from bot.runner.stack import StackProcess
 
 def stack_env(data_dir: Path, **extra: str) -> Dict[str, str]:
     return StackProcess.free_env(data_dir, **extra)
@@ -128,7 +128,7 @@ def test_ctrl_c_leaves_nothing_and_restart_keeps_redis_data(stack: RunningStack,
 
 def run_expecting_failure(env: Dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "bot.stack"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "bot.runner.stack"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
 
 

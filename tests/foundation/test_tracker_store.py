@@ -1,4 +1,4 @@
-"""bot.tracker_store stores exactly what Rasa's RedisTrackerStore stores, without replaying on save."""
+"""bot.stores.tracker_store stores exactly what Rasa's RedisTrackerStore stores, without replaying on save."""
 from __future__ import annotations
 
 import asyncio
@@ -12,7 +12,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.tracker_store import KefuRedisTrackerStore
+from bot.stores.tracker_store import KefuRedisTrackerStore
 
 
 def store(cls: Type[RedisTrackerStore], redis_url: str, prefix: str) -> Any:

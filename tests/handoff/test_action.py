@@ -13,9 +13,9 @@ from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import ActionHandoff
-from bot.redis_server import EmbeddedRedis, free_port
-from bot.responses import render
-from handoff import keys
+from bot.runner.redis_server import EmbeddedRedis, free_port
+from core.responses import render
+from core import keys
 from handoff.outbox import Outbox
 from tests.conftest import eventually
 from tests.handoff.conftest import INTERNAL_TOKEN, ThreadedBridge, add_agents, make_settings

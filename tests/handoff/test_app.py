@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handoff import keys
+from core import keys
 from tests.handoff.conftest import Bridge
 
 PHONE = "13812345678"

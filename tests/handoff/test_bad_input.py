@@ -114,7 +114,7 @@ def test_customer_poll_needs_the_token_of_that_conversation(bridge: Bridge) -> N
 
 
 def test_expired_customer_token_is_refused(bridge: Bridge, redis_client: Any) -> None:
-    from handoff import keys
+    from core import keys
 
     token = bridge.escalate("c-exp")["customer_token"]
     redis_client.delete(keys.customer_token("c-exp"))  # what its 7-day expiry does

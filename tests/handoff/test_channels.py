@@ -11,8 +11,8 @@ import httpx
 import pytest
 import redis
 
-from bot.redis_server import free_port
-from handoff import keys
+from bot.runner.redis_server import free_port
+from core import keys
 from tests.conftest import eventually
 from tests.handoff.conftest import INTERNAL_TOKEN, ThreadedBridge, add_agents, make_settings
 
@@ -42,7 +42,7 @@ def escalate(url: str, sender: str, channel: str) -> Dict[str, Any]:
 
 
 async def test_gate_answers_waiting_customers_from_the_domain(bridge_env: Any, redis_url: str) -> None:
-    from bot.channels import HandoffGate
+    from bot.channels.gate import HandoffGate
 
     bridge, _ = bridge_env
     gate = HandoffGate()
@@ -70,7 +70,7 @@ async def test_gate_answers_waiting_customers_from_the_domain(bridge_env: Any, r
 
 
 async def test_gate_passes_everything_to_the_bot_when_redis_is_down() -> None:
-    from bot.channels import HandoffGate
+    from bot.channels.gate import HandoffGate
 
     gate = HandoffGate(redis_url=f"redis://127.0.0.1:{free_port()}/0")
     started = time.monotonic()
@@ -100,7 +100,8 @@ class SanicChannel:
         from rasa.core.channels.channel import register
         from sanic import Sanic
 
-        from bot.channels import KefuRestInput, KefuSocketIOInput
+        from bot.channels.rest_input import KefuRestInput
+        from bot.channels.socketio_input import KefuSocketIOInput
 
         Sanic.test_mode = True
         self.app = Sanic(f"kefu_test_{uuid.uuid4().hex[:8]}")

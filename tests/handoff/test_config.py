@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.responses import MissingResponse, render
+from core.responses import MissingResponse, render
 from handoff.agents import AgentDirectory, token_hash
 from handoff.settings import Settings, SettingsError
 from tests.conftest import ROOT

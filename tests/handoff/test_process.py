@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.redis_server import EmbeddedRedis, free_port
+from bot.runner.redis_server import EmbeddedRedis, free_port
 from handoff.agents import AgentDirectory
 from tests.conftest import ROOT
 

@@ -8,8 +8,8 @@ from typing import Dict, List
 
 import pytest
 
-from bot.redis_server import EmbeddedRedis
-from handoff import keys
+from bot.runner.redis_server import EmbeddedRedis
+from core import keys
 from handoff.exceptions import AlreadyClaimed, CapacityReached, LeaseExpired, NotOwner, QueueEmpty, QueueUnavailable
 from handoff.queue import HandoffQueue, Message, NewTicket
 
@@ -218,7 +218,7 @@ async def test_everything_survives_a_redis_restart(redis_server: EmbeddedRedis, 
 
 
 async def test_redis_down_is_reported_as_queue_unavailable(redis_server: EmbeddedRedis) -> None:
-    from bot.redis_server import free_port
+    from bot.runner.redis_server import free_port
 
     q = HandoffQueue.from_url(f"redis://127.0.0.1:{free_port()}/0")
     with pytest.raises(QueueUnavailable):

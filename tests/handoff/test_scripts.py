@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List
 
-from bot.responses import load_responses
+from core.responses import load_responses
 from handoff.scripts import read_data
 from tests.handoff.conftest import Bridge
 

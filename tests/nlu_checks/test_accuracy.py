@@ -16,8 +16,8 @@ import pytest
 import yaml
 from sklearn.metrics import f1_score
 
-from bot.paths import ROOT
-from bot.text import to_traditional
+from core.paths import ROOT
+from core.text import to_traditional
 from tests.model import agent
 
 _ANNOTATED = re.compile(r"\[([^\]]+)\](\((\w+)\)|\{([^}]*)\})")

@@ -7,8 +7,8 @@ from typing import Dict, Set
 
 import yaml
 
-from bot.paths import ROOT
-from bot.text import to_simplified
+from core.paths import ROOT
+from core.text import to_simplified
 
 # ../shared/INTENTS.md: a contract shared with external evaluations.
 CONTRACT_INTENTS = [

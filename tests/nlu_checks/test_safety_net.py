@@ -15,9 +15,9 @@ from typing import Dict, List, Tuple
 import pytest
 import yaml
 
-from bot.paths import ROOT
-from bot.safety import SafetyLexicon
-from bot.text import to_simplified, to_traditional
+from core.paths import ROOT
+from bot.nlu.safety import SafetyLexicon
+from core.text import to_simplified, to_traditional
 from tests.model import agent
 
 CASES = ROOT / "tests" / "nlu_checks" / "data" / "safety_cases.yml"

@@ -8,8 +8,8 @@ import pytest
 from rasa_sdk import Tracker
 
 from actions.handoff import sentiment_of
-from bot.sentiment import SentimentLexicon
-from bot.text import normalize
+from bot.nlu.sentiment import SentimentLexicon
+from core.text import normalize
 from handoff.queue import priority_for
 
 

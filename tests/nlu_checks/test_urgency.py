@@ -9,7 +9,7 @@ import pytest
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.urgency import UrgencyResolver, clauses
+from bot.nlu.urgency import UrgencyResolver, clauses
 from tests.model import parse
 
 

@@ -1,6 +1,6 @@
 """A real stack for the reliability tests, and the means to break it.
 
-``python -m bot.stack`` on free ports with its own data dir (tests/security
+``python -m bot.runner.stack`` on free ports with its own data dir (tests/security
 does the same). Breaking is what an operator's bad day does: ``kill -9`` of
 a child (os.kill with SIGKILL), and, to keep Redis or the action server
 *down* for a while, ``SIGSTOP`` of the stack runner so that its supervisor
@@ -23,8 +23,8 @@ import httpx
 import pytest
 import redis
 
-from bot.stack import StackProcess
-from handoff import keys
+from bot.runner.stack import StackProcess
+from core import keys
 from tests.live import LiveStack
 
 #: the seeded food order of tests/conversations/scenarios/food.yml (45 min late, 老街牛肉面)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from bot.responses import load_responses
+from core.responses import load_responses
 from tests.reliability.conftest import LATE_ORDER, Live, wait_for
 
 

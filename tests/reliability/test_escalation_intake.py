@@ -14,7 +14,7 @@ from typing import Dict, List
 import httpx
 import pytest
 
-from bot.responses import load_responses
+from core.responses import load_responses
 from handoff.intake import safe_sender
 from tests.reliability.conftest import Live, wait_for
 

@@ -29,10 +29,10 @@ import pytest
 import redis
 from redis.sentinel import Sentinel
 
-from bot.paths import ROOT
-from bot.redis_server import free_port, redis_binary
-from bot.redis_url import RedisSettings, RedisUrlError, redacted
-from handoff import keys
+from core.paths import ROOT
+from bot.runner.redis_server import free_port, redis_binary
+from core.redis_url import RedisSettings, RedisUrlError, redacted
+from core import keys
 from handoff.settings import Settings, SettingsError
 
 MASTER_NAME = "kefu-master"
@@ -286,9 +286,9 @@ def test_stores_and_socketio_manager_follow_the_sentinel_master(sentinel_set: Se
     from rasa.shared.core.events import UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    from bot.lock_store import KefuRedisLockStore
-    from bot.socketio_redis import KefuRedisManager
-    from bot.tracker_store import KefuRedisTrackerStore
+    from bot.stores.lock_store import KefuRedisLockStore
+    from core.socketio_redis import KefuRedisManager
+    from bot.stores.tracker_store import KefuRedisTrackerStore
 
     monkeypatch.setenv("REDIS_URL", sentinel_set.url)
     # endpoints.yml's host/port point nowhere: REDIS_URL wins

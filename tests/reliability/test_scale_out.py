@@ -1,4 +1,4 @@
-"""2 Rasa servers + 2 action servers + 2 bridges on one Redis, behind nginx (bot/cluster.py).
+"""2 Rasa servers + 2 action servers + 2 bridges on one Redis, behind nginx (bot/runner/cluster.py).
 
 What a user of a scaled-out deployment would notice, in order:
 
@@ -28,10 +28,10 @@ import httpx
 import pytest
 import redis
 
-from bot.cluster import Cluster, nginx_binary
-from bot.paths import ROOT
-from bot.redis_server import free_port
-from bot.stack import StackSettings
+from bot.runner.cluster import Cluster, nginx_binary
+from core.paths import ROOT
+from bot.runner.redis_server import free_port
+from bot.runner.stack import StackSettings
 from handoff.agents import AgentDirectory
 from tests.reliability.scale_clients import (Agent, SocketCustomer, Tally, eventually_ticket, post_until, say,
                                              user_texts)
@@ -110,7 +110,7 @@ def _agent(cluster: Cluster, name: str) -> str:
 def test_the_template_becomes_a_config_nginx_accepts(tmp_path: Path) -> None:
     """deploy/nginx.conf.template filled as a deployment would fill it: `nginx -t` accepts it."""
     _nginx_or_skip()
-    from bot.cluster import TEMPLATE, render_nginx
+    from bot.runner.cluster import TEMPLATE, render_nginx
 
     template = TEMPLATE.read_text(encoding="utf-8")
     conf = render_nginx(template, prefix=tmp_path, listen="127.0.0.1", rasa_port=free_port(), bridge_port=free_port(),
@@ -137,7 +137,7 @@ async def test_messages_alternating_between_rasa_servers_keep_their_order(scale_
     sender = f"order-{uuid.uuid4().hex[:8]}"
     texts = ["您好", "谢谢", "你好", "好的谢谢", "在吗", "感谢", "哈喽", "多谢"]
     servers = [_direct(cluster, "rasa-1"), _direct(cluster, "rasa-2")]
-    tickets = f"kefu:lock:{sender}:tickets"  # bot/lock_store.py's keys, endpoints.yml key_prefix
+    tickets = f"kefu:lock:{sender}:tickets"  # bot/stores/lock_store.py's keys, endpoints.yml key_prefix
     red = redis.Redis.from_url(cluster.redis_url)
     tally = Tally("alternating messages")
     answers: List[List[str]] = [[] for _ in texts]

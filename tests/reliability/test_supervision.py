@@ -1,7 +1,7 @@
 """Issue 13, supervision: kill -9 of any child heals, children die with the runner, a stale stack is cleaned.
 
 Before: kill -9 of the action server or of Rasa stopped every service and
-nothing restarted them; kill -9 of bot.stack left 4 orphans serving, and the
+nothing restarted them; kill -9 of bot.runner.stack left 4 orphans serving, and the
 next `make run` failed with 端口已被占用.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Dict
 import psutil
 import pytest
 
-from bot.stack import StackProcess
+from bot.runner.stack import StackProcess
 from tests.reliability.conftest import Live, start_stack, wait_for
 
 RESTARTED: Dict[str, float] = {}
@@ -83,7 +83,7 @@ def test_a_stale_stack_is_cleaned_but_a_stranger_on_the_port_is_not_killed(tmp_p
     stranger = _listener(int(env["KEFU_RASA_PORT"]))
     try:  # not named in stack.pid: not ours, so the start refuses in one line and leaves it alone
         tmp_path.mkdir(exist_ok=True)
-        refused = subprocess.run([sys.executable, "-m", "bot.stack"], env=env, capture_output=True,
+        refused = subprocess.run([sys.executable, "-m", "bot.runner.stack"], env=env, capture_output=True,
                                  text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
         assert refused.returncode == 2 and "已被占用" in refused.stderr, refused.stderr[-500:]
         assert stranger.poll() is None, "a process that is not ours was killed"

@@ -1,6 +1,6 @@
 """Issue 12, customer input: each audit finding replayed against a real stack.
 
-One `python -m bot.stack` on free ports for the module, default limits.
+One `python -m bot.runner.stack` on free ports for the module, default limits.
 Every test failed on the code the audit looked at, where the Kefu channels
 passed any text to Rasa as it was: `/rate{...}` and `/EXTERNAL_...` were
 read as intents, a pasted megabyte went into the tracker, and neither
@@ -20,11 +20,11 @@ import redis
 import redis.asyncio as aioredis
 import socketio
 
-from bot.responses import load_responses
-from bot.stack import StackProcess
-from handoff import keys
+from core.responses import load_responses
+from bot.runner.stack import StackProcess
+from core import keys
 from handoff.queue import now_ms
-from handoff.settings import demo_tokens_path
+from core.secrets import demo_tokens_path
 from handoff.stats import Day, SupervisorStats
 from tests.live import LiveStack, tracker_of
 

@@ -12,11 +12,11 @@ from typing import List
 import pytest
 
 from actions.server import bearer, token_check
-from bot.hardening import UnsafeSetting, cors_origins, make_private, open_modes
-from bot.paths import ROOT
-from bot.rasa_main import LaunchError, argv_with_token
-from bot.stack import StackProcess
-from handoff.settings import private_write, stored_secret
+from bot.runner.hardening import UnsafeSetting, cors_origins, make_private, open_modes
+from core.paths import ROOT
+from bot.runner.rasa_main import LaunchError, argv_with_token
+from bot.runner.stack import StackProcess
+from core.secrets import private_write, stored_secret
 
 
 # ---- CORS origins ----------------------------------------------------------------------------
@@ -41,7 +41,7 @@ def test_anything_but_plain_origins_is_refused(raw: str) -> None:
 
 def test_stack_refuses_a_wildcard_origin_in_one_line(tmp_path: Path) -> None:
     env = StackProcess.free_env(tmp_path, KEFU_CORS_ORIGINS="*")
-    result = subprocess.run([sys.executable, "-m", "bot.stack"], cwd=ROOT, env=env, capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "bot.runner.stack"], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]

@@ -17,7 +17,7 @@ from typing import Any, AsyncIterator, Dict, Iterator, List, Tuple
 import httpx
 import pytest
 
-from bot.paths import ROOT
+from core.paths import ROOT
 from handoff.safe_json import MAX_DEPTH
 from tests.handoff.conftest import Bridge, add_agents, bridge, make_settings, start_bridge  # noqa: F401  (bridge: fixture)
 from tests.handoff.test_channels import SanicChannel
@@ -159,7 +159,7 @@ def test_no_page_has_inline_script() -> None:
         assert not re.search(r"\son[a-z]+\s*=", html) and "javascript:" not in html, page
 
 
-# ---- Rasa's Kefu REST channel (bot/channels.py), on a Sanic app as Rasa registers it -------------
+# ---- Rasa's Kefu REST channel (bot/channels/), on a Sanic app as Rasa registers it -------------
 
 @pytest.fixture()
 async def rest_channel(monkeypatch: pytest.MonkeyPatch, redis_url: str) -> AsyncIterator[str]:

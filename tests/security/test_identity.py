@@ -1,11 +1,11 @@
 """Issue 12, customer identity: the app's signed customer token, against a real stack.
 
-One `python -m bot.stack` on free ports for the module, KEFU_DEV_LOGIN unset,
+One `python -m bot.runner.stack` on free ports for the module, KEFU_DEV_LOGIN unset,
 the customer secret generated into the data dir. Before, a REST or socket.io
 caller named any `sender` it liked and the bot asked every customer for an
 order number or phone; now a verified token binds the conversation to the
 customer (`app-<sub>`), tells the bot the phone, and only the channel can set
-the claims (bot/identity.py, bot/channels.py, actions/forms.py).
+the claims (core/identity.py, bot/channels/, actions/forms.py).
 """
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ import socketio
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from bot.identity import CLAIMS_KEY, Customer, sign
-from bot.responses import load_responses
-from bot.stack import StackProcess
+from core.identity import CLAIMS_KEY, Customer, sign
+from core.responses import load_responses
+from bot.runner.stack import StackProcess
 from handoff.app import handoff_error
 from handoff.dev_login import DEMO_PHONES, PATH, customer_token_route
 from handoff.exceptions import HandoffError

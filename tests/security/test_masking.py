@@ -1,6 +1,6 @@
 """Every masker an agent view or a log uses hides 100% of tests/security/pii_corpus.yml.
 
-The maskers: ``bot.pii.mask_text`` (scripts/transcript, kefu_check), the
+The maskers: ``core.pii.mask_text`` (scripts/transcript, kefu_check), the
 bridge's ``handoff.privacy.Masker``, the transcript an agent reads through the
 bridge (escalation transcript, live customer messages, ticket summary:
 ``Message.for_agent`` over a real redis-server), and the bridge's log
@@ -21,7 +21,7 @@ from typing import Callable, Dict, Iterator, List, Tuple
 import pytest
 import yaml
 
-from bot.pii import mask_text
+from core.pii import mask_text
 from handoff.privacy import Masker, MaskingFormatter
 from tests.handoff.conftest import Bridge, bridge  # noqa: F401  (pytest fixture)
 
@@ -97,7 +97,7 @@ def _log_formatter(text: str) -> str:
 
 _masker = Masker()
 MASKERS: Dict[str, Callable[[str], str]] = {
-    "bot.pii.mask_text": mask_text,
+    "core.pii.mask_text": mask_text,
     "handoff.privacy.Masker": _masker.mask,
     "bridge log formatter": _log_formatter,
 }

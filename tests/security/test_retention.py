@@ -13,7 +13,7 @@ from typing import Any, Dict, Iterator
 import pytest
 import redis
 
-from handoff import keys
+from core import keys
 from handoff.exceptions import QueueEmpty
 from handoff.queue import HandoffQueue, Message, NewTicket
 from handoff.settings import Settings, SettingsError

@@ -1,0 +1,7 @@
+"""Dialogue pieces Rasa loads.
+
+- ``answer_policy.AnswerPolicy`` (config.yml ``policies``): an open question takes the answer.
+- ``policies.CachedTEDPolicy`` (config.yml ``policies``): TED with an exact prediction cache.
+- ``nlg.KefuNLG`` (endpoints.yml ``nlg``): replies in the conversation's script.
+- ``action_retry``: installed by bot.runner.rasa_main; a restarting action server is retried.
+"""

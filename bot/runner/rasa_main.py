@@ -1,0 +1,57 @@
+"""``python -m bot.runner.rasa_main run ...``: Rasa's own CLI, API token from the environment.
+
+Why: ``rasa run --auth-token=X`` puts X in ``/proc/PID/cmdline``, which any
+local user can read (``ps``). This launcher reads ``KEFU_RASA_TOKEN`` and
+appends ``--auth-token=...`` to ``sys.argv`` inside the process before it
+calls Rasa's CLI: Rasa parses the same arguments as before, and the kernel's
+copy of the command line (what ``ps`` shows) never holds the secret.
+``/proc/PID/environ`` is readable by the owner only.
+
+It also makes custom action calls retry while the action server restarts
+(bot/dialogue/action_retry.py).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import List, Sequence
+
+from rasa.__main__ import main as rasa_cli_main
+
+from bot.dialogue import action_retry
+
+TOKEN_ENV = "KEFU_RASA_TOKEN"
+
+
+class LaunchError(Exception):
+    """Arguments that would start Rasa unsafely; the message says what to fix."""
+
+
+def argv_with_token(argv: Sequence[str], token: str) -> List[str]:
+    """``argv`` (without the program name) plus the token as one item.
+
+    One ``--auth-token=...`` item, not two: a token may start with ``-``,
+    which argparse would read as the next option. A token already on the
+    command line is refused, since that is exactly the leak this avoids.
+    """
+    if any(arg == "--auth-token" or arg.startswith("--auth-token=") for arg in argv):
+        raise LaunchError(f"--auth-token must not be on the command line: set {TOKEN_ENV} instead")
+    if "--enable-api" in argv and not token:
+        raise LaunchError(f"{TOKEN_ENV} is empty: Rasa's HTTP API would be open to anyone")
+    return [*argv, f"--auth-token={token}"] if token else list(argv)
+
+
+def main() -> int:
+    try:
+        args = argv_with_token(sys.argv[1:], os.environ.get(TOKEN_ENV, ""))
+    except LaunchError as exc:
+        print(f"配置错误 (configuration error): {exc}", file=sys.stderr)
+        return 2
+    sys.argv = ["rasa", *args]
+    action_retry.install()  # custom actions retry while the action server restarts
+    rasa_cli_main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

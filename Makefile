@@ -95,8 +95,12 @@ bench: install spacy train seed ## Benchmarks (~12-15 min): write bench/RESULTS.
 	@command -v redis-benchmark >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-tools >/dev/null; } || true
 	$(PY) bench/run.py
 
-screenshots: install spacy train seed browser ## Refresh the README's screenshots (results/browser/) from the browser tests
-	KEFU_SCREENSHOTS_DIR=results/browser $(PY) -m pytest -q -p no:cacheprovider tests/browser
+SHOTS_RUN := results/browser-run
+SHOTS_DOC := docs/screenshots
+screenshots: install spacy train seed browser ## Refresh the README's screenshots (docs/screenshots/) from a browser-test run
+	KEFU_SCREENSHOTS_DIR=$(SHOTS_RUN) $(PY) -m pytest -q -p no:cacheprovider tests/browser
+	@mkdir -p $(SHOTS_DOC) && rm -f $(SHOTS_DOC)/*.png && cp $(SHOTS_RUN)/[0-9][0-9]-*.png $(SHOTS_DOC)/
+	@echo "copied $$(ls $(SHOTS_DOC)/*.png | wc -l) screenshots to $(SHOTS_DOC)/; commit them with the change that altered the pages"
 
 browser: ## Install Debian's chromium and CJK fonts for the browser tests when missing (never `playwright install`)
 	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; } || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }

@@ -4,8 +4,10 @@ server, Rasa with the trained model, handoff bridge).
 
 Nothing here downloads a browser: chromium comes from `make browser`
 (apt). Screenshots of every step go to results/browser-run/ (ignored by git,
-so a test run leaves the checkout clean); `make screenshots` writes them to
-results/browser/, the copies the README shows, on purpose.
+so a test run leaves the checkout clean); `make screenshots` runs the tests and
+copies them to docs/screenshots/, the committed copies the README shows, on
+purpose (tests/test_screenshots.py keeps the README's list, those files and the
+step names here in agreement).
 
 ``KEFU_BROWSER_STACK=/path/stack.json`` runs the tests against a stack that
 is already running ({"rasa": url, "handoff": url, "redis": url, "tokens":

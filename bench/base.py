@@ -1,0 +1,72 @@
+"""What every part of `make bench` (bench/run.py) shares: paths, channel labels,
+the targets from the issues, the figures of one run (:class:`Report`) and the log line."""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+PY = sys.executable
+VENV_BIN = Path(PY).parent
+KEFU = "Kefu channel"
+STOCK = "stock REST (baseline)"
+
+# Targets from the issues (ms, replies/s, MiB).
+TARGET_P95_MS = 100.0
+TARGET_RPS = 60.0
+TARGET_OVERHEAD = 0.10
+#: stock, Kefu, Kefu, stock, stock, Kefu: drift in the run (Redis growing, caches warming) cancels out
+PAIRED_ORDER = (STOCK, KEFU, KEFU, STOCK, STOCK, KEFU)
+PAIRED_SECONDS = 12
+TARGET_RASA_MIB = 1.5 * 1024
+TARGET_ESCALATION_P99 = 50.0
+TARGET_AGENT_P99 = 100.0
+TARGET_CLAIMS = 1000.0
+
+@dataclass
+class LoadResult:
+    channel: str
+    users: int
+    workers: int
+    requests: int
+    failures: int
+    rps: float
+    p50: float
+    p95: float
+    p99: float
+    seconds: int = 0
+
+
+@dataclass
+class Report:
+    started: str
+    command: str
+    load_before: Tuple[float, float, float]
+    loads: List[LoadResult] = field(default_factory=list)
+    memory: Dict[str, Dict[str, float]] = field(default_factory=dict)
+    timings: Dict[str, float] = field(default_factory=dict)
+    handoff: Dict[str, Any] = field(default_factory=dict)
+    profile: Dict[str, Any] = field(default_factory=dict)
+    evaluation: Dict[str, str] = field(default_factory=dict)
+    notes: List[str] = field(default_factory=list)
+    commands: List[str] = field(default_factory=list)
+    #: alternating stock / Kefu rounds at 10 customers, for the channel-overhead target
+    paired: List[LoadResult] = field(default_factory=list)
+    locust_runs: int = 0
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def get_in(data: Dict[str, Any], *path: str) -> Any:
+    """``data[path[0]][path[1]]...``, or None where a key is missing (the handoff figures are optional)."""
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data

@@ -1,0 +1,184 @@
+"""The measurements of `make bench`: locust load, process memory, the stack under test,
+training / model-load / evaluation timings and the handoff bridge (bench/handoff_bench.py)."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shlex
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Dict, Tuple
+
+import httpx
+import psutil
+
+from bench.base import BENCH, KEFU, PY, ROOT, STOCK, VENV_BIN, LoadResult, Report
+# the conversations, not the locustfile: importing locust patches the standard library with gevent
+from bench.conversations import CONVERSATIONS
+from bot.runner.stack import StackProcess
+
+
+# ---- load generation (locust) ------------------------------------------------------------
+
+def locust(report: Report, host: str, path: str, users: int, seconds: int, label: str, workers: int = 1) -> LoadResult:
+    """One headless locust run, bounded by -t; aimed at 127.0.0.1 only."""
+    assert host.startswith("http://127.0.0.1:"), host
+    with tempfile.TemporaryDirectory() as tmp:
+        prefix = Path(tmp) / "stats"
+        report.locust_runs += 1
+        env = dict(os.environ, BENCH_PATH=path, BENCH_SEED=str(1_000_000 * report.locust_runs))
+        cmd = [
+            str(VENV_BIN / "locust"), "-f", "bench/locustfile.py", "--headless",
+            "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--host", host,
+            "--csv", str(prefix), "--only-summary", "--stop-timeout", "5", "--loglevel", "ERROR",
+        ]
+        shown = " ".join(shlex.quote(c) for c in cmd[1:]).replace(str(prefix), "STATS").replace(host, "http://127.0.0.1:PORT")
+        report.commands.append(f"BENCH_PATH={path} locust {shown}")
+        out = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=seconds + 90)
+        stats = Path(f"{prefix}_stats.csv")
+        if not stats.exists():
+            raise RuntimeError(f"locust wrote no statistics (exit {out.returncode}): {out.stderr[-800:]}")
+        with stats.open(newline="") as handle:
+            rows = {row["Name"]: row for row in csv.DictReader(handle)}
+    total = rows["Aggregated"]
+    return LoadResult(
+        channel=label, users=users, workers=workers, seconds=seconds,
+        requests=int(total["Request Count"]), failures=int(total["Failure Count"]),
+        rps=float(total["Requests/s"]), p50=float(total["50%"]), p95=float(total["95%"]), p99=float(total["99%"]),
+    )
+
+
+# ---- memory -----------------------------------------------------------------------------------
+
+def _tree_memory(proc: psutil.Process) -> Tuple[float, float]:
+    """(RSS, PSS) in MiB of a process and its children (Sanic workers)."""
+    rss = pss = 0.0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            info = p.memory_full_info()
+        except psutil.Error:
+            continue
+        rss += info.rss
+        pss += getattr(info, "pss", info.rss)
+    return rss / 2**20, pss / 2**20
+
+
+class MemorySampler:
+    """Peak RSS and PSS per service while loads run."""
+
+    def __init__(self, stack: StackProcess) -> None:
+        self.procs = stack.processes()
+        self.peak: Dict[str, Dict[str, float]] = {name: {"rss": 0.0, "pss": 0.0} for name in self.procs}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for name, proc in self.procs.items():
+                rss, pss = _tree_memory(proc)
+                self.peak[name]["rss"] = max(self.peak[name]["rss"], rss)
+                self.peak[name]["pss"] = max(self.peak[name]["pss"], pss)
+            self._stop.wait(0.5)
+
+    def __enter__(self) -> "MemorySampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def memory_now(stack: StackProcess) -> Dict[str, Dict[str, float]]:
+    out = {}
+    for name, proc in stack.processes().items():
+        rss, pss = _tree_memory(proc)
+        out[name] = {"rss": rss, "pss": pss}
+    return out
+
+
+# ---- stack ---------------------------------------------------------------------------------------
+
+def channel_paths(stack: StackProcess) -> Dict[str, str]:
+    paths = {STOCK: "/webhooks/rest/webhook"}
+    probe = httpx.get(stack.url("rasa") + "/webhooks/kefu/", timeout=5)
+    if probe.status_code == 200:
+        paths[KEFU] = "/webhooks/kefu/webhook"
+    return paths
+
+
+def start_stack(tmp: Path, workers: int) -> Tuple[StackProcess, float]:
+    started = time.monotonic()
+    stack = StackProcess(StackProcess.free_env(tmp / f"w{workers}", SANIC_WORKERS=str(workers),
+                                           KEFU_CREDENTIALS="bench/credentials_stock.yml"))
+    return stack, time.monotonic() - started
+
+
+def warm_up(stack: StackProcess, paths: Dict[str, str]) -> None:
+    """One conversation per channel, so first-call costs (TF graph tracing) are not measured."""
+    with httpx.Client(base_url=stack.url("rasa"), timeout=60) as http:
+        for path in paths.values():
+            for index, script in enumerate(CONVERSATIONS):
+                for _step, text in script:
+                    http.post(path, json={"sender": f"warm-{index}-{path[10:14]}", "message": text})
+
+
+# ---- timings -------------------------------------------------------------------------------------
+
+def measure_training(report: Report) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = ["rasa", "train", "--domain", "domain", "--data", "data", "--config", "config.yml",
+               "--out", tmp, "--force", "--quiet"]
+        report.commands.append(" ".join(cmd[:-4] + ["--out", "TMPDIR", "--force", "--quiet"]))
+        start = time.monotonic()
+        out = subprocess.run([str(VENV_BIN / "rasa"), *cmd[1:]], cwd=ROOT, capture_output=True, text=True, timeout=900)
+        if out.returncode != 0:
+            report.notes.append("training failed: " + (out.stderr.strip().splitlines() or ["?"])[-1])
+            return
+        report.timings["training, full, --force (s)"] = time.monotonic() - start
+
+
+def measure_model_load(report: Report) -> None:
+    code = (
+        "import time; t0=time.monotonic(); from rasa.core.agent import Agent; t1=time.monotonic(); "
+        "Agent.load('models/kefu.tar.gz'); t2=time.monotonic(); print(t1-t0, t2-t1)"
+    )
+    out = subprocess.run([PY, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT)))
+    if out.returncode != 0:
+        report.notes.append("model load measurement failed: " + (out.stderr.strip().splitlines() or ["?"])[-1])
+        return
+    imports, load = (float(x) for x in out.stdout.strip().splitlines()[-1].split())
+    report.timings["model load: import rasa (s)"] = imports
+    report.timings["model load: Agent.load(models/kefu.tar.gz) (s)"] = load
+
+
+def run_eval(report: Report) -> None:
+    """`make eval` and `make eval-external` on the current model (no retrain)."""
+    for key, args in (("held-out set (make eval)", ["eval"]), ("external set (make eval-external)", ["eval", "--external"])):
+        try:
+            out = subprocess.run([PY, "-m", "kefu_check", *args, "--no-train"], cwd=ROOT, capture_output=True,
+                                 text=True, timeout=400)
+            lines = [l for l in out.stdout.strip().splitlines() if l.strip()]
+            report.evaluation[key] = lines[0] if lines else f"(no output, exit {out.returncode})"
+        except subprocess.TimeoutExpired:
+            report.evaluation[key] = "(timed out after 400 s)"
+
+
+# ---- handoff ---------------------------------------------------------------------------------------
+
+def run_handoff(stack: StackProcess, report: Report, seconds: int, quick: bool) -> None:
+    args = ["--json", "--seconds", str(seconds)]
+    if quick:
+        args += ["--lua-tickets", "6000", "--http-tickets", "90", "--redis-requests", "10000"]
+    report.commands.append("python bench/handoff_bench.py " + " ".join(args))
+    out = subprocess.run([PY, str(BENCH / "handoff_bench.py"), *args], cwd=ROOT, capture_output=True, text=True,
+                         env=dict(stack.env, REDIS_URL=stack.url("redis")), timeout=600)
+    if out.returncode != 0:
+        report.notes.append("handoff bench failed: " + " ".join(out.stderr.strip().splitlines()[-3:]))
+        return
+    report.handoff = json.loads(out.stdout.strip().splitlines()[-1])

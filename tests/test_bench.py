@@ -1,0 +1,62 @@
+"""`make bench`'s pieces (bench/) without running a benchmark: the report a run writes.
+
+The benchmark itself needs an idle machine for 12-15 minutes; what it writes
+from its figures does not, and is what a reader of bench/RESULTS.md sees.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.analysis import paired_overhead
+from bench.base import KEFU, PAIRED_ORDER, ROOT, STOCK, LoadResult, Report
+from bench.hotspots import CATEGORIES, categorise
+from bench.report import KEEP_MARKER, write
+
+
+def _load(channel: str, users: int, p50: float, p95: float, rps: float, workers: int = 1) -> LoadResult:
+    return LoadResult(channel=channel, users=users, workers=workers, requests=100, failures=0,
+                      rps=rps, p50=p50, p95=p95, p99=p95 * 1.2, seconds=8)
+
+
+def _report() -> Report:
+    report = Report(started="2024-01-01 00:00", command="make bench  # = .venv/bin/python bench/run.py",
+                    load_before=(0.5, 0.5, 0.5))
+    report.loads = [_load(KEFU, 10, 40, 90, 70), _load(STOCK, 10, 38, 85, 72), _load(KEFU, 1, 20, 30, 40)]
+    # Kefu rounds 5% slower than the stock ones: within the 10% target
+    report.paired = [_load(ch, 10, 105 if ch == KEFU else 100, 210 if ch == KEFU else 200, 50) for ch in PAIRED_ORDER]
+    return report
+
+
+def test_the_channel_overhead_is_the_median_of_the_alternating_rounds() -> None:
+    over50, over95, rounds = paired_overhead(_report())
+    assert round(over50, 3) == 0.05 and round(over95, 3) == 0.05 and rounds == 3
+
+
+def test_results_give_a_verdict_per_target_and_keep_the_sections_measured_elsewhere(tmp_path: Path) -> None:
+    path = tmp_path / "RESULTS.md"
+    path.write_text("# old run\n\n" + KEEP_MARKER + "\n## Understanding\nkept as it was\n")
+    text = write(_report(), path)
+    assert "| 10 customers, whole stack: p95 <= 100 ms | p95 90 ms | **met** |" in text
+    assert "| 10 customers, whole stack: >= 60 replies/s | 70.0 turns/s | **met** |" in text
+    assert "p50 +5%, p95 +5% (medians of 3 alternating 12-s rounds each) | **met** |" in text
+    assert "# old run" not in text and text.endswith(KEEP_MARKER + "\n## Understanding\nkept as it was\n")
+    assert path.read_text() == text
+
+
+def test_profile_samples_are_attributed_to_the_first_matching_part(tmp_path: Path) -> None:
+    folded = tmp_path / "profile.folded"
+    folded.write_text("main;HandoffGate.state;get 3\nmain;rasa/nlu/classifiers/diet;call 6\nmain;sanic/app;run 1\n")
+    summary = categorise(folded)
+    shares = dict(summary["categories"])
+    assert summary["samples"] == 10
+    assert shares[CATEGORIES[2][0]] == 60.0 and shares[CATEGORIES[0][0]] == 30.0
+    assert shares["Sanic, HTTP, JSON, asyncio and the rest"] == 10.0
+
+
+def test_make_bench_entry_point_starts() -> None:
+    """`python bench/run.py` (what `make bench` runs) imports its pieces from a bare checkout path."""
+    out = subprocess.run([sys.executable, "bench/run.py", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "--quick" in out.stdout

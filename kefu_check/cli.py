@@ -3,6 +3,9 @@
 - ``check`` (default, ``make check``): rasa data validate, the script linter
   and the accuracy gate; ``--skip-eval`` for a fast run without the model.
 - ``lint``: the script linter only (no rasa, a few seconds).
+- ``validate`` (``make validate``): rasa data validate with only its real
+  warnings as findings, plus the ``unused-response`` rule that replaces rasa's
+  "utterance not used" warnings for responses code utters; fails on a finding.
 - ``eval`` (``make eval``): evaluation on tests/nlu, writes results/;
   ``--external`` (``make eval-external``) evaluates on ../shared/external-eval.
 - ``accept`` (``make accept``): store the current results as accepted, in
@@ -17,9 +20,9 @@ from typing import List, Optional
 from kefu_check.findings import RULES, StageResult, count_by_rule, sort_findings
 
 
-def _print_report(stages: List[StageResult]) -> int:
+def _print_report(stages: List[StageResult], title: str = "make check") -> int:
     failed = any(stage.failed for stage in stages)
-    print("== make check 汇总 ==")
+    print(f"== {title} 汇总 ==")
     for stage in stages:
         counts = count_by_rule(stage.findings)
         detail = ", ".join(f"{rule} {n}" for rule, n in sorted(counts.items()))
@@ -66,6 +69,19 @@ def run_check(root: Path, skip_eval: bool, skip_validate: bool, train: bool) -> 
     return _print_report(stages)
 
 
+def run_validate_only(root: Path) -> int:
+    """``make validate``: rasa's real warnings, and the responses nothing uses."""
+    # imported per command, like run_check's: the other commands need none of them
+    from kefu_check.lint import check_unused
+    from kefu_check.project import load_project
+    from kefu_check.settings import load_settings
+    from kefu_check.validate import run_validate
+
+    project = load_project(root)
+    unused = StageResult("回复使用检查(unused-response)", findings=check_unused(project, load_settings(root)))
+    return _print_report([run_validate(root, project), unused], title="make validate")
+
+
 def run_eval(root: Path, external: bool, train: bool) -> int:
     from kefu_check import evaluation
 
@@ -103,8 +119,9 @@ def run_accept(root: Path, train: bool) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m kefu_check", description="Kefu 话术和模型检查(make check)")
-    parser.add_argument("command", nargs="?", default="check", choices=["check", "lint", "eval", "accept", "rules"],
-                        help="check(默认): 全部检查; lint: 只查话术; eval: 评估; accept: 接受当前评估结果; rules: 列出规则")
+    parser.add_argument("command", nargs="?", default="check", choices=["check", "lint", "validate", "eval", "accept", "rules"],
+                        help="check(默认): 全部检查; lint: 只查话术; validate: rasa data validate 和回复使用检查; "
+                             "eval: 评估; accept: 接受当前评估结果; rules: 列出规则")
     parser.add_argument("--root", type=Path, default=Path("."), help="项目根目录(默认当前目录)")
     parser.add_argument("--skip-eval", action="store_true", help="不训练、不评估,只做快速检查")
     parser.add_argument("--skip-validate", action="store_true", help="不运行 rasa data validate")
@@ -123,6 +140,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     if args.command == "lint":
         return run_check(root, skip_eval=True, skip_validate=True, train=False)
+    if args.command == "validate":
+        return run_validate_only(root)
     if args.command == "eval":
         return run_eval(root, args.external, train)
     if args.command == "accept":

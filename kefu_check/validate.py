@@ -1,12 +1,19 @@
-"""Stage 1: ``rasa data validate --fail-on-warnings``; warnings become findings."""
+"""Stage 1: ``rasa data validate --fail-on-warnings``; warnings become findings.
+
+Warnings the linter judges better (a response only code utters, a system
+intent) are no finding; the stage says how many there were and why
+(:data:`COVERED_NOTES`). ``make validate`` is this stage plus the
+``unused-response`` rule (``python -m kefu_check validate``).
+"""
 from __future__ import annotations
 
 import os
 import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 from kefu_check.findings import Finding, StageResult
 from kefu_check.project import Project, load_project
@@ -27,21 +34,35 @@ def rasa_env() -> Dict[str, str]:
     return env
 
 
-def _covered_by_linter(message: str, project: Project, exempt: List[str]) -> bool:
-    """Warnings the linter judges with more knowledge than rasa.
+#: why a rasa warning is no finding, per kind (printed by the stage as a note with its count)
+COVERED_NOTES: Dict[str, str] = {
+    "code-response": "{n} 条“utterance … is not used in any story or rule”不算问题:rasa 只看故事和规则,"
+                     "这些回复由代码(data/lint.yml 的 code_dirs)、表单或内置动作说出;"
+                     "真正没人用的回复由 unused-response 规则报出",
+    "system-intent": "{n} 条系统发送的意图(EXTERNAL_*、data/lint.yml 的 exempt_intents)没有训练例句:设计如此",
+    "ignored": "{n} 条在 data/lint.yml 的 ignore 里列为有意如此",
+}
+
+
+def covered_kind(message: str, exempt: List[str]) -> Optional[str]:
+    """The kind of a warning the linter judges with more knowledge than rasa (a key of
+    :data:`COVERED_NOTES`), or None for a real one.
 
     Rasa calls a response unused when only code, a form or a built-in action
     utters it; the linter's ``unused-response`` rule checks those properly.
     Intents sent by the system (EXTERNAL_*, ``exempt_intents``) have no
     training examples and no stories by design.
     """
-    names = _QUOTED_NAME.findall(message)
     if "utterance" in message and "not used in any story" in message:
-        return True
-    for name in names:
+        return "code-response"
+    for name in _QUOTED_NAME.findall(message):
         if name.startswith("EXTERNAL_") or name in exempt:
-            return True
-    return False
+            return "system-intent"
+    return None
+
+
+def _covered_by_linter(message: str, project: Project, exempt: List[str]) -> bool:
+    return covered_kind(message, exempt) is not None
 
 
 def _ignored(message: str, project: Project) -> bool:
@@ -64,10 +85,8 @@ def _locate(message: str, project: Project) -> Tuple[str, int]:
     return ("domain" if "domain" in message else "data"), 1
 
 
-def parse_output(output: str, project: Project) -> List[Finding]:
-    """Findings from the combined stdout/stderr of ``rasa data validate``."""
-    exempt = load_settings(project.root).exempt_intents
-    findings: List[Finding] = []
+def _messages(output: str) -> Iterator[str]:
+    """Each warning or error message of ``rasa data validate``'s output, once."""
     seen = set()
     for raw in _ANSI.sub("", output).splitlines():
         message: Optional[str] = None
@@ -78,9 +97,29 @@ def parse_output(output: str, project: Project) -> List[Finding]:
             log = _LOG.match(raw.strip())
             if log:
                 message = log.group(2).strip()
-        if not message or message in seen or _covered_by_linter(message, project, exempt) or _ignored(message, project):
+        if message and message not in seen:
+            seen.add(message)
+            yield message
+
+
+def covered_counts(output: str, project: Project) -> Counter:
+    """How many of rasa's warnings are no finding, per kind of :data:`COVERED_NOTES`."""
+    exempt = load_settings(project.root).exempt_intents
+    counts: Counter = Counter()
+    for message in _messages(output):
+        kind = covered_kind(message, exempt) or ("ignored" if _ignored(message, project) else None)
+        if kind:
+            counts[kind] += 1
+    return counts
+
+
+def parse_output(output: str, project: Project) -> List[Finding]:
+    """Findings from the combined stdout/stderr of ``rasa data validate``."""
+    exempt = load_settings(project.root).exempt_intents
+    findings: List[Finding] = []
+    for message in _messages(output):
+        if _covered_by_linter(message, project, exempt) or _ignored(message, project):
             continue
-        seen.add(message)
         path, line = _locate(message, project)
         findings.append(Finding(
             path, line, "rasa-validate", message,
@@ -104,6 +143,8 @@ def run_validate(root: Path, project: Optional[Project] = None) -> StageResult:
         return stage
     output = proc.stdout + "\n" + proc.stderr
     stage.findings = parse_output(output, project)
+    counts = covered_counts(output, project)
+    stage.notes += [COVERED_NOTES[kind].format(n=n) for kind, n in sorted(counts.items())]
     if proc.returncode != 0 and not stage.findings:
         tail = "\n".join(_ANSI.sub("", output).strip().splitlines()[-15:])
         stage.error = f"rasa data validate 退出码 {proc.returncode}:\n{tail}"

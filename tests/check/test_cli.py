@@ -60,3 +60,15 @@ def test_external_eval_without_a_set_exits_zero(tmp_path: Path) -> None:
     result = _run("eval", "--external", "--no-train", "--root", str(tmp_path))
     assert result.returncode == 0
     assert "没有外部评估集" in result.stdout
+
+
+def test_validate_shows_only_real_warnings_and_the_responses_nothing_uses() -> None:
+    """`make validate`: rasa's "utterance not used" for responses code utters is a counted note,
+    a response nothing uses and a real rasa warning are findings that fail it."""
+    result = _run("validate", "--root", "tests/check/fixtures/broken")
+    assert result.returncode != 0
+    assert result.stdout.startswith("== make validate 汇总 ==")
+    assert "domain/main.yml:6: [rasa-validate] The intent 'report_safety' is not used" in result.stdout
+    assert "[unused-response] 回复 utter_unused " in result.stdout
+    assert "is not used in any story or rule”不算问题" in result.stdout
+    assert "The utterance 'utter_" not in result.stdout  # no raw rasa warning for a response code utters

@@ -16,22 +16,18 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import policy
+from actions.common import anger_already_handled, angry_messages, handoff, summary, user_events
 from core.pii import mask_order
 from orders.service import Order
 
 
 def fury(tracker: Tracker) -> bool:
     """One message of fury so far (an insult may come before the order number)."""
-    from actions.common import user_events
-
     return any(((e.get("parse_data") or {}).get("sentiment") or {}).get("fury") for e in user_events(tracker))
 
 
 def anger_due(tracker: Tracker) -> bool:
     """Hand over for anger now: enough angry messages, or fury, and not handed over for it yet."""
-    # actions.common imports this module (OrderAction checks anger): a top-level import would be a cycle
-    from actions.common import anger_already_handled, angry_messages
-
     if anger_already_handled(tracker):
         return False
     return angry_messages(tracker) >= policy.anger_threshold() or fury(tracker)
@@ -39,9 +35,6 @@ def anger_due(tracker: Tracker) -> bool:
 
 def anger_handoff(dispatcher: CollectingDispatcher, tracker: Tracker, order: Optional[Order]) -> List[EventType]:
     """Apology, the request kept for the person, and the hand-over (reason anger, P1)."""
-    # actions.common imports this module (OrderAction checks anger): a top-level import would be a cycle
-    from actions.common import handoff, summary
-
     flow = tracker.get_slot("current_flow")
     request = policy.flow_name(flow)
     dispatcher.utter_message(response="utter_anger_handoff")

@@ -140,7 +140,8 @@ class OrderAction(Action, metaclass=ABCMeta):
         ...
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        from actions.anger import anger_due, anger_handoff  # actions.anger uses this module
+        # here, not at the top: an import cycle (actions.anger imports this module for its helpers)
+        from actions.anger import anger_due, anger_handoff
 
         order = current_order(tracker)
         if anger_due(tracker):

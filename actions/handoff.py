@@ -27,6 +27,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from core.paths import data_dir
+from core.secrets import stored_secret
 from handoff.outbox import Outbox, default_path
 from handoff.queue import priority_for
 
@@ -86,9 +88,7 @@ def internal_token() -> str:
     token = os.environ.get("KEFU_INTERNAL_TOKEN")
     if token:
         return token
-    from core.secrets import stored_secret
-
-    return stored_secret(default_path().parent, "internal_token")
+    return stored_secret(data_dir(), "internal_token")
 
 
 async def send_escalation(payload: Dict[str, Any], timeout: float = 3.0) -> Dict[str, Any]:

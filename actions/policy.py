@@ -14,10 +14,11 @@ from typing import Any, Dict, List, Optional
 
 import yaml
 
-from orders.service import Order
+from core.paths import ROOT
 from core.text import is_acknowledgement
+from orders.service import Order
 
-POLICY_FILE = Path(os.environ.get("KEFU_POLICIES", Path(__file__).resolve().parent.parent / "data" / "policies.yml"))
+POLICY_FILE = Path(os.environ.get("KEFU_POLICIES", ROOT / "data" / "policies.yml"))
 
 
 @lru_cache(maxsize=1)

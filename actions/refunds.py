@@ -1,7 +1,7 @@
 """Refunds: eligibility by order state and policy, ask, then create the record."""
 from __future__ import annotations
 
-from typing import List, Text
+from typing import List, Optional, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -17,6 +17,23 @@ NOT_ELIGIBLE = {
     "window": "utter_refund_window_passed",
     "cancelled": "utter_refund_cancelled_order",
 }
+
+
+def _refused(dispatcher: CollectingDispatcher, order: Order, decision: policy.RefundDecision) -> Optional[List[EventType]]:
+    """Over the automatic limit (a person approves) or not eligible: what to answer; None to go on.
+
+    Checked when the refund is offered and again when the customer accepts
+    (time has passed: the refund window may have closed meanwhile).
+    """
+    if decision.reason == "over_limit":
+        dispatcher.utter_message(response="utter_over_limit_handoff", refund_amount=money(decision.amount))
+        return handoff("over_limit", summary(
+            order, f"申请退款{money(decision.amount)}元,超过自动退款上限{money(policy.auto_refund_limit())}元,需人工审批"))
+    if not decision.eligible:
+        dispatcher.utter_message(response=NOT_ELIGIBLE[decision.reason], **order_vars(order))
+        dispatcher.utter_message(response="utter_ask_resolved")
+        return ask_resolved()
+    return None
 
 
 class ActionRefundCheck(OrderAction):
@@ -39,13 +56,9 @@ class ActionRefundCheck(OrderAction):
             dispatcher.utter_message(response="utter_ask_resolved")
             return ask_resolved()
         decision = policy.refund_decision(order, svc.now())
-        if decision.reason == "over_limit":
-            dispatcher.utter_message(response="utter_over_limit_handoff", refund_amount=money(decision.amount))
-            return handoff("over_limit", summary(order, f"申请退款{money(decision.amount)}元,超过自动退款上限{money(policy.auto_refund_limit())}元,需人工审批"))
-        if not decision.eligible:
-            dispatcher.utter_message(response=NOT_ELIGIBLE[decision.reason], **order_vars(order))
-            dispatcher.utter_message(response="utter_ask_resolved")
-            return ask_resolved()
+        refused = _refused(dispatcher, order, decision)
+        if refused is not None:
+            return refused
         dispatcher.utter_message(
             response="utter_refund_offer", refund_amount=money(decision.amount),
             arrival_days=policy.refund_arrival_days(), **order_vars(order),
@@ -60,13 +73,9 @@ class ActionRefundExecute(ActingOrderAction):
     def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[EventType]:
         svc = service()
         decision = policy.refund_decision(order, svc.now())
-        if decision.reason == "over_limit":
-            dispatcher.utter_message(response="utter_over_limit_handoff", refund_amount=money(decision.amount))
-            return handoff("over_limit", summary(order, f"申请退款{money(decision.amount)}元,超过自动退款上限,需人工审批"))
-        if not decision.eligible:
-            dispatcher.utter_message(response=NOT_ELIGIBLE[decision.reason], **order_vars(order))
-            dispatcher.utter_message(response="utter_ask_resolved")
-            return ask_resolved()
+        refused = _refused(dispatcher, order, decision)
+        if refused is not None:
+            return refused
         refund = svc.create_refund(order.order_id, decision.amount, "客户申请退款")
         dispatcher.utter_message(
             response="utter_refund_done", refund_id=refund.record_id, refund_amount=money(refund.amount),

@@ -17,8 +17,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import handoff
 from core.pii import mask_order
+from core.safety_lexicon import default_lexicon
+from core.text import to_simplified
 
-#: the agent's one-word label per situation (bot.nlu.safety.SafetyLexicon.situation
+#: the agent's one-word label per situation (core.safety_lexicon.SafetyLexicon.situation
 #: reads it back from the ticket summary to repeat the right instructions)
 SITUATION_LABELS = {"injury": "有人受伤", "door": "上门威胁", "trip": "行程安全", "general": "人身安全"}
 
@@ -27,9 +29,6 @@ def situation_of(tracker: Tracker) -> str:
     found = ((tracker.latest_message or {}).get("safety") or {}).get("situation")
     if found in SITUATION_LABELS:
         return str(found)
-    from bot.nlu.safety import default_lexicon
-    from core.text import to_simplified
-
     return default_lexicon().situation(to_simplified(tracker.latest_message.get("text") or ""))
 
 

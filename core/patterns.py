@@ -18,6 +18,9 @@ import yaml
 
 from core.paths import PATTERNS_FILE
 
+#: Chinese numerals of a 1-5 rating (五星, 四分) → the digit
+CN_DIGITS = {"一": "1", "二": "2", "两": "2", "三": "3", "四": "4", "五": "5"}
+
 
 def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)

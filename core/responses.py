@@ -15,7 +15,10 @@ from typing import Any, Dict, List, Mapping, Optional
 
 import yaml
 
-DOMAIN_DIR = Path(__file__).resolve().parent.parent / "domain"
+from core.paths import ROOT
+from core.text import convert_response
+
+DOMAIN_DIR = ROOT / "domain"
 
 
 class MissingResponse(KeyError):
@@ -58,7 +61,5 @@ def render(
         raise MissingResponse(name)
     template = str((rng or random).choice(variants)["text"])
     if traditional:
-        from core.text import convert_response
-
         template = str(convert_response({"text": template})["text"])
     return _fill(template, variables)

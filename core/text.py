@@ -13,6 +13,7 @@ import unicodedata
 from functools import lru_cache
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
+import opencc
 import yaml
 
 from core.paths import TYPOS_FILE
@@ -33,8 +34,6 @@ def max_chars() -> int:
 
 @lru_cache(maxsize=2)
 def _converter(config: str) -> Any:
-    import opencc
-
     return opencc.OpenCC(config)
 
 

@@ -17,7 +17,11 @@ import argparse
 from pathlib import Path
 from typing import List, Optional
 
+from kefu_check import evaluation
 from kefu_check.findings import RULES, StageResult, count_by_rule, sort_findings
+from kefu_check.lint import run_lint
+from kefu_check.project import load_project
+from kefu_check.validate import run_validate
 
 
 def _print_report(stages: List[StageResult], title: str = "make check") -> int:
@@ -48,24 +52,17 @@ def _print_report(stages: List[StageResult], title: str = "make check") -> int:
 
 
 def run_check(root: Path, skip_eval: bool, skip_validate: bool, train: bool) -> int:
-    from kefu_check.lint import run_lint
-    from kefu_check.project import load_project
-
     project = load_project(root)
     stages: List[StageResult] = []
     if skip_validate:
         stages.append(StageResult("rasa data validate", skipped="--skip-validate"))
     else:
-        from kefu_check.validate import run_validate
-
         stages.append(run_validate(root, project))
     stages.append(StageResult("话术检查", findings=run_lint(root, project)))
     if skip_eval:
         stages.append(StageResult("准确率(rasa test nlu)", skipped="--skip-eval"))
     else:
-        from kefu_check.evaluation import eval_stage
-
-        stages.append(eval_stage(root, train=train))
+        stages.append(evaluation.eval_stage(root, train=train))
     return _print_report(stages)
 
 
@@ -83,8 +80,6 @@ def run_validate_only(root: Path) -> int:
 
 
 def run_eval(root: Path, external: bool, train: bool) -> int:
-    from kefu_check import evaluation
-
     try:
         if external:
             results = evaluation.evaluate_external(root, train=train)
@@ -105,8 +100,6 @@ def run_eval(root: Path, external: bool, train: bool) -> int:
 
 
 def run_accept(root: Path, train: bool) -> int:
-    from kefu_check import evaluation
-
     try:
         results = evaluation.accept(root, train=train)
     except evaluation.EvalError as exc:

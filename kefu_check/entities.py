@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 from collections import Counter
 from pathlib import Path
@@ -20,7 +21,7 @@ Span = Tuple[str, str]
 
 
 def gold_examples(nlu: Path) -> List[Tuple[str, List[Span]]]:
-    from rasa.shared.nlu.training_data.loading import load_data
+    from rasa.shared.nlu.training_data.loading import load_data  # here, not at the top: Rasa is heavy, only eval needs it
 
     files = sorted(p for p in nlu.rglob("*") if p.suffix in (".yml", ".yaml")) if nlu.is_dir() else [nlu]
     rows = []  # file by file: load_data on the directory rejects tests/nlu/baseline.json
@@ -67,8 +68,7 @@ def entity_report(pairs: List[Tuple[List[Span], List[Span]]]) -> Dict[str, Any]:
 
 def write_entity_report(root: Path, model: Path, nlu: Path, out: Path) -> Dict[str, Any]:
     """Parse every example with the model and write ``out/SpacyEntityExtractor_report.json``."""
-    import logging
-
+    # here, not at the top: Rasa (TensorFlow) is heavy and `make lint` / `make check --skip-eval` never need it
     from rasa.core.agent import Agent
     from rasa.utils.log_utils import configure_structlog
 

@@ -14,6 +14,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import yaml
 
 from kefu_check.baseline import Comparison, EvalResults, compare, load_baseline, results_from_reports, save_baseline
+from kefu_check.entities import write_entity_report
 from kefu_check.findings import Finding, StageResult, relative
 from kefu_check.lint import strip_annotations
 from kefu_check.project import Example, load_project
@@ -53,8 +54,6 @@ def run_rasa_eval(root: Path, nlu: Path, out: Path, per_example: bool = True) ->
     command += ["--successes"] if per_example else ["--no-errors"]
     _run(command, root, "rasa test nlu")
     if not (root / out / ENTITY_REPORT).exists():
-        from kefu_check.entities import write_entity_report
-
         try:
             write_entity_report(root, root / MODEL, root / nlu, root / out)
         except Exception as exc:  # noqa: BLE001 - reported to the editor, never a traceback

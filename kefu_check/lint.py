@@ -24,12 +24,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
+from core.text import to_simplified
 from kefu_check.agent_scripts import check_agent_scripts
 from kefu_check.findings import Finding
 from kefu_check.project import Example, Project, ResponseText, load_project
@@ -63,13 +63,6 @@ def load_forbidden(root: Path) -> List[Forbidden]:
     return sorted(phrases, key=lambda f: -len(f.phrase))
 
 
-@lru_cache(maxsize=1)
-def _t2s() -> Any:
-    from opencc import OpenCC
-
-    return OpenCC("t2s")
-
-
 def strip_annotations(text: str) -> str:
     """``[京A12345](plate_number)`` → ``京A12345``."""
     return _ANNOTATION.sub(lambda m: m.group(1), text)
@@ -82,7 +75,7 @@ def normalise(text: str) -> str:
     case-folded, spaces collapsed and trimmed.
     """
     plain = unicodedata.normalize("NFKC", strip_annotations(text))
-    plain = str(_t2s().convert(plain)).casefold()
+    plain = to_simplified(plain).casefold()
     return _SPACES.sub(" ", plain).strip()
 
 
@@ -259,7 +252,7 @@ def run_lint(root: Path, project: Optional[Project] = None) -> List[Finding]:
     findings += check_intents(project, settings)
     findings += check_examples(project, settings)
     findings += check_agent_scripts(root, project.responses)
-    # Imported here: kefu_check.nearcopy builds on normalise() of this module.
+    # here, not at the top: an import cycle (kefu_check.nearcopy builds on normalise() of this module)
     from kefu_check.nearcopy import iter_findings
 
     findings += list(iter_findings(project))

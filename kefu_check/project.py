@@ -9,6 +9,7 @@ from typing import Dict, Iterator, List, Optional, Set, Tuple
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from kefu_check.findings import Finding, relative
+from kefu_check.settings import load_settings
 from kefu_check.yamlpos import YamlError, compose, get, line_of, pairs, scalar, seq, text_line, walk
 
 DATA_KEYS = ("nlu", "stories", "rules", "responses")
@@ -154,8 +155,6 @@ def _read_nlu(project: Project, path: Path, node: Optional[Node], target: List[E
 
 
 def _read_code(project: Project) -> None:
-    from kefu_check.settings import load_settings
-
     for directory in load_settings(project.root).code_dirs:
         base = project.root / directory
         if not base.is_dir():

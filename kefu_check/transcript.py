@@ -16,8 +16,12 @@ from datetime import datetime
 from typing import Any, Callable, Dict, List, Optional
 from urllib.parse import quote
 
-from core.paths import data_dir
+import redis
+
 from bot.runner.redis_server import stored_password
+from core.paths import data_dir
+from core.pii import mask_text
+from core.redis_url import RedisSettings, RedisUrlError, redacted
 
 # rasa.core.tracker_store.DEFAULT_REDIS_TRACKER_STORE_KEY_PREFIX (checked by
 # tests/check/test_transcript.py against the installed Rasa).
@@ -51,10 +55,6 @@ def default_redis_url() -> str:
 
 
 def load_events(sender_id: str, redis_url: str, key_prefix: str = DEFAULT_KEY_PREFIX) -> List[Event]:
-    import redis
-
-    from core.redis_url import RedisSettings, RedisUrlError, redacted  # beside redis: only this command needs them
-
     try:  # TLS, ACL user, Sentinel: the parser every client of the stack uses
         client = RedisSettings.parse(redis_url).client(decode_responses=True, socket_timeout=5)
     except RedisUrlError as exc:
@@ -71,8 +71,6 @@ def load_events(sender_id: str, redis_url: str, key_prefix: str = DEFAULT_KEY_PR
 
 
 def _default_mask(text: str) -> str:
-    from core.pii import mask_text
-
     return mask_text(text)
 
 

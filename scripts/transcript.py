@@ -17,12 +17,13 @@ from typing import List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+# after the sys.path line above: run as a script, the checkout is not on the path yet
+from kefu_check.transcript import (  # noqa: E402
+    DEFAULT_KEY_PREFIX, TranscriptError, default_redis_url, load_events, render_story, render_transcript,
+)
+
 
 def main(argv: Optional[List[str]] = None) -> int:
-    from kefu_check.transcript import (
-        DEFAULT_KEY_PREFIX, TranscriptError, default_redis_url, load_events, render_story, render_transcript,
-    )
-
     parser = argparse.ArgumentParser(description="显示一段会话记录(个人信息已打码)")
     parser.add_argument("conversation_id", help="会话 ID(sender_id)")
     parser.add_argument("--redis-url", default=None, help="Redis 地址,默认用 KEFU_REDIS_HOST/PORT/DB/PASSWORD")

@@ -2,7 +2,8 @@
 // resolve / transfer / hand back. All customer text is rendered with
 // textContent (never innerHTML), so markup in a message shows as text.
 // Every agent-facing name and message comes from GET /api/labels
-// (handoff/labels.py); console-panel.js adds the customer panel and
+// (handoff/labels.py); console-queue.js adds the queue and the alerts,
+// console-composer.js the reply box, console-panel.js the customer panel and
 // console-keys.js the keyboard and the confirmations, through window.KefuConsole.
 (function () {
   "use strict";
@@ -60,6 +61,7 @@
     var shown = (list || []).map(function (i) { return L.intents[i] || i; });
     return shown.filter(function (name, i) { return name !== reason && shown.indexOf(name) === i; }).join("、");
   }
+  K.intents = intents;
   function time(ms) { return ms ? new Date(ms).toLocaleTimeString("zh-CN", { hour12: false }) : ""; }
   K.time = time;
 
@@ -95,7 +97,7 @@
       $("me").textContent = me.name + "(" + (me.skills || []).map(function (k) { return L.skills[k] || k; }).join("、") + ")";
       $("supervisor-link").hidden = (me.skills || []).indexOf("supervisor") < 0;
       K.hooks.login && K.hooks.login();
-      return Promise.all([K.loadScripts(), refreshQueue(), loadMyChats()]);
+      return Promise.all([K.loadScripts(), K.refreshQueue(), loadMyChats()]);
     }).then(function () { connect(); renewLoop(); }).catch(function (err) {
       sessionStorage.removeItem("kefu.agentToken");
       $("login-error").textContent = err.status === 401 ? "令牌无效,请检查后重试" : "登录失败:" + err.message;
@@ -107,116 +109,7 @@
     location.reload();
   });
 
-  // ---- alerts: sound and title for every new chat and reply ------------------
-  var audio = null;
-  function beep(freq, kind) {
-    try {
-      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
-      var osc = audio.createOscillator();
-      osc.frequency.value = freq;
-      osc.connect(audio.destination);
-      osc.start();
-      osc.stop(audio.currentTime + 0.25);
-    } catch (e) { /* no audio device: the title and the badges still show */ }
-    document.body.dataset[kind] = String(Number(document.body.dataset[kind] || 0) + 1);
-  }
-  function updateTitle() {
-    var unread = 0;
-    Object.keys(state.chats).forEach(function (id) { unread += state.chats[id].unread || 0; });
-    var head = document.body.dataset.p0 === "1" ? msg("title_p0") : state.newChat ? "【" + msg("new_chat") + "】" : "";
-    document.title = head + (unread ? "(" + unread + ")" : "") + msg("title");
-  }
-  K.updateTitle = updateTitle;
-  function clearAlerts() { document.body.dataset.p0 = ""; state.newChat = false; updateTitle(); }
-
-  // ---- queue ---------------------------------------------------------------
-  function refreshQueue() {
-    return API.call("GET", "/api/queue").then(function (data) {
-      var before = {};
-      state.queue.forEach(function (t) { before[t.id] = true; });
-      var first = !state.queueLoaded;
-      state.queueLoaded = true;
-      state.queue = data.tickets || [];
-      var fresh = first ? [] : state.queue.filter(function (t) { return !before[t.id]; });
-      renderQueue();
-      if (fresh.some(function (t) { return t.priority === "P0"; })) {
-        document.body.dataset.p0 = "1"; beep(880, "p0Sound");
-      } else if (fresh.length) {
-        state.newChat = true; beep(660, "chatSound");
-      }
-      if (first && state.queue.some(function (t) { return t.priority === "P0"; })) document.body.dataset.p0 = "1";
-      updateTitle();
-    });
-  }
-  K.refreshQueue = refreshQueue;
-
-  function formatSeconds(s) {
-    var m = Math.floor(s / 60);
-    return m ? msg("duration_m", { m: m, s: s % 60 }) : msg("duration_s", { s: s });
-  }
-
-  function renderQueue() {
-    var list = $("queue");
-    // keep the keyboard where it was: the same ticket's button after the re-render
-    var focused = document.activeElement && list.contains(document.activeElement) ? document.activeElement.dataset.ticket : null;
-    var focusedIndex = focused ? state.renderedIds.indexOf(focused) : -1;
-    list.textContent = "";
-    $("queue-count").textContent = state.queue.length;
-    if (!state.queue.length) list.appendChild(el("li", "queue-empty", msg("queue_empty")));
-    state.renderedIds = state.queue.map(function (t) { return t.id; });
-    state.queue.forEach(function (t) {
-      var li = el("li", "ticket " + t.priority + (t.eligible === false ? " ineligible" : ""));
-      li.dataset.ticket = t.id;
-      li.dataset.priority = t.priority;
-      var row = el("div", "row");
-      row.appendChild(el("span", "pri", L.priorities[t.priority] || t.priority));
-      row.appendChild(el("span", "wait"));
-      row.appendChild(el("span", "sla"));
-      li.appendChild(row);
-      li.appendChild(el("div", "summary", t.summary));
-      li.appendChild(el("div", "sub", msg("card_sub", { reason: L.reasons[t.reason] || t.reason,
-        intents: intents(t.intents, L.reasons[t.reason]) || "—", customer: t.customer })));
-      var why = "";
-      if (t.eligible === false) {
-        why = t.reserved ? msg("reserved") : msg("ineligible", { skill: L.skills[t.required_skill] || t.required_skill });
-        li.appendChild(el("div", "why", why));
-      }
-      var claim = el("button", "claim", msg("claim"));
-      claim.dataset.ticket = t.id;
-      claim.setAttribute("aria-label", msg("claim_label", { priority: L.priorities[t.priority] || t.priority, customer: t.customer,
-        summary: t.summary || "", why: why ? "(" + why + ")" : "" }));
-      claim.addEventListener("click", function () { claimTicket(t.id); });
-      li.appendChild(claim);
-      list.appendChild(li);
-    });
-    if (focused) {
-      var again = list.querySelector("button.claim[data-ticket='" + focused + "']") ||
-        list.querySelectorAll("button.claim")[Math.min(Math.max(focusedIndex, 0), state.queue.length - 1)];
-      (again || $("take-next")).focus();
-    }
-    tickQueue();
-  }
-  state.renderedIds = [];
   state.drafts = {};  // ticket id -> unsent reply, kept when the agent switches chats
-
-  // Wait time and SLA countdown, updated in place every second.
-  function tickQueue() {
-    var byId = {};
-    state.queue.forEach(function (t) { byId[t.id] = t; });
-    Array.prototype.forEach.call($("queue").querySelectorAll("li.ticket"), function (li) {
-      var t = byId[li.dataset.ticket];
-      if (!t) return;
-      var waited = Math.round((Date.now() - new Date(t.created_at).getTime()) / 1000);
-      li.querySelector(".wait").textContent = msg("waited", { t: formatSeconds(Math.max(waited, 0)) });
-      var left = Math.round((new Date(t.sla_deadline).getTime() - Date.now()) / 1000);
-      var node = li.querySelector(".sla");
-      node.textContent = left < 0 ? msg("sla_over", { t: formatSeconds(-left) }) : msg("sla_left", { t: formatSeconds(left) });
-      node.className = "sla" + (left < 0 ? " breached" : "");
-      li.classList.toggle("breached", left < 0);
-    });
-  }
-
-  setInterval(function () { if (!$("app").hidden) tickQueue(); }, 1000);
 
   // ---- chats -----------------------------------------------------------------
   // The server's list is the truth: a chat the console shows that the agent no
@@ -268,26 +161,26 @@
       state.lease = data.lease_seconds || state.lease;
       (data.lost || []).forEach(function (l) { lose(l.id); });
       // a lost chat is back in the queue; without a live WebSocket the queue is not refreshed otherwise
-      if ((data.lost || []).length || !state.ws || state.ws.readyState !== 1) refreshQueue();
+      if ((data.lost || []).length || !state.ws || state.ws.readyState !== 1) K.refreshQueue();
     }).catch(function () { /* offline: the next round (or the WebSocket) renews */ }).then(next);
   }
 
-  function claimTicket(id) {
+  K.claimTicket = function (id) {
     API.call("POST", "/api/tickets/" + encodeURIComponent(id) + "/claim").then(claimed).catch(claimFailed);
-  }
+  };
   K.claimNext = function () { API.call("POST", "/api/queue/next").then(claimed).catch(claimFailed); };
   function claimed(ticket) {
     ticket.unread = 0;
     state.chats[ticket.id] = ticket;
     if (state.order.indexOf(ticket.id) < 0) state.order.push(ticket.id);
-    clearAlerts();
+    K.clearAlerts();
     openChat(ticket.id);  // its GET confirms the claim reached this console
-    refreshQueue();
+    K.refreshQueue();
   }
   function claimFailed(err) {
     // the server's reason (taken by someone else, needs a skill, capacity…), never a guess
     notice(err.status === 409 || err.code === "network" ? err.message : msg("claim_failed") + err.message);
-    refreshQueue();
+    K.refreshQueue();
   }
 
   function renderTabs() {
@@ -309,7 +202,7 @@
       b.addEventListener("click", function () { openChat(id); });
       tabs.appendChild(b);
     });
-    updateTitle();
+    K.updateTitle();
   }
   K.renderTabs = renderTabs;
 
@@ -403,7 +296,7 @@
     ws.onopen = function () {
       $("ws-state").textContent = msg("ws_on"); $("ws-state").className = "conn on";
       // every reconnect: what this agent holds now, and the queue, from the server
-      if (state.wsOpened) { loadMyChats(); refreshQueue(); }
+      if (state.wsOpened) { loadMyChats(); K.refreshQueue(); }
       state.wsOpened = true;
     };
     ws.onclose = function () {
@@ -419,7 +312,7 @@
   }
 
   function onEvent(e) {
-    if (e.type === "queue") { refreshQueue(); if (state.chats[e.ticket_id] && !state.chats[e.ticket_id].closing) loadMyChats(); return; }
+    if (e.type === "queue") { K.refreshQueue(); if (state.chats[e.ticket_id] && !state.chats[e.ticket_id].closing) loadMyChats(); return; }
     var t = state.chats[e.ticket_id];
     if (e.type === "message" && t) {
       if (e.message && e.message.role === "user") { t.typing = false; if (e.ticket_id === state.active) $("t-typing").hidden = true; }
@@ -434,7 +327,7 @@
       } else if (fromCustomer) {
         t.unread = (t.unread || 0) + 1;
       }
-      if (fromCustomer) beep(520, "replySound");
+      if (fromCustomer) K.beep(520, "replySound");
       renderTabs();
     } else if (e.type === "presence" && t) {
       t.customer_online = !!e.online;
@@ -445,7 +338,7 @@
       if (t.typing) t.typingTimer = setTimeout(function () { t.typing = false; if (e.ticket_id === state.active) $("t-typing").hidden = true; }, 6000);
       if (e.ticket_id === state.active) $("t-typing").hidden = !t.typing;
     } else if (e.type === "ticket") {
-      refreshQueue();
+      K.refreshQueue();
       loadMyChats();
     }
   }

@@ -39,11 +39,18 @@ import re
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 import httpx
-from rasa.shared.core.events import UserUttered
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+from redis.exceptions import RedisError
 from sanic import Sanic
 
-from core.text import conversation_script
+from core import keys
+from core.paths import data_dir
 from core.redis_url import RedisSettings
+from core.responses import render
+from core.safety_lexicon import default_lexicon
+from core.secrets import stored_secret
+from core.text import conversation_script, to_simplified
 from handoff.intake import split_text
 
 logger = logging.getLogger(__name__)
@@ -85,18 +92,11 @@ class HandoffGate:
 
     def token(self) -> str:
         if self._token is None:
-            from handoff.outbox import default_path
-            from handoff.settings import stored_secret
-
-            self._token = os.environ.get("KEFU_INTERNAL_TOKEN") or stored_secret(default_path().parent, "internal_token")
+            self._token = os.environ.get("KEFU_INTERNAL_TOKEN") or stored_secret(data_dir(), "internal_token")
         return self._token
 
     async def state(self, sender: str) -> Optional[Tuple[str, str]]:
         """(state, ticket id) when in handoff; None otherwise or when Redis is down."""
-        from redis.exceptions import RedisError
-
-        from core import keys
-
         try:
             raw = await self._client().get(keys.conversation(sender))
         except (RedisError, OSError) as exc:
@@ -134,10 +134,6 @@ class HandoffGate:
             await self._customer_message(sender, text)
 
     async def _ticket_fields(self, ticket_id: str, *names: str) -> List[str]:
-        from redis.exceptions import RedisError
-
-        from core import keys
-
         try:
             values = await self._client().hmget(keys.ticket(ticket_id), list(names))
         except (RedisError, OSError):
@@ -146,9 +142,6 @@ class HandoffGate:
 
     async def _safety_followup(self, ticket_id: str, text: str) -> bool:
         """我该怎么办 while a safety (P0) ticket waits: the instructions again, not only the place."""
-        from bot.nlu.safety import default_lexicon
-        from core.text import to_simplified
-
         if not default_lexicon().is_followup(to_simplified(text)):
             return False
         priority, reason = await self._ticket_fields(ticket_id, "priority", "reason")
@@ -156,9 +149,6 @@ class HandoffGate:
 
     async def _safety_situation(self, ticket_id: str, text: str) -> str:
         """Which safety instructions: from this message, else from the ticket's summary."""
-        from bot.nlu.safety import default_lexicon
-        from core.text import to_simplified
-
         lexicon = default_lexicon()
         kind = lexicon.situation(to_simplified(text))
         if kind == "general":
@@ -199,8 +189,6 @@ class HandoffGate:
 
 
 def notice(utter: str, kind: str, traditional: bool, **variables: Any) -> Dict[str, Any]:
-    from core.responses import render
-
     return {"text": render(utter, traditional=traditional, **variables), "metadata": {"from": "handoff", "kind": kind}}
 
 
@@ -256,9 +244,6 @@ async def log_notices(app: Optional[Sanic], sender: str, notices: List[Dict[str,
     if agent is None or not notices:
         return
     try:
-        from rasa.shared.core.constants import ACTION_LISTEN_NAME
-        from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
-
         async with agent.lock_store.lock(sender):
             tracker = await agent.tracker_store.retrieve(sender)
             if tracker is None:

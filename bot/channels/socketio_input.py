@@ -7,6 +7,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import pickle
 import uuid
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
@@ -15,6 +16,7 @@ from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIO
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from socketio import AsyncManager, AsyncServer
 from socketio.exceptions import ConnectionRefusedError as SocketRefused  # not the builtin of that name
 
 from bot.channels import speedups
@@ -29,25 +31,24 @@ from handoff.intake import safe_sender
 logger = logging.getLogger(__name__)
 
 
+class ResilientRedisManager(KefuRedisManager):
+    """The Redis manager, delivering an emit to this server's own sockets when Redis is down."""
+
+    async def _publish(self, data: Any) -> Any:
+        try:
+            return await self.redis.publish(self.channel, pickle.dumps(data))
+        except Exception as exc:
+            logger.warning("socket.io via Redis failed (%s); delivering locally", exc)
+            if self.write_only or not isinstance(data, dict) or data.get("method") != "emit":
+                return None
+            return await AsyncManager.emit(
+                self, data["event"], data["data"], data.get("namespace") or "/",
+                room=data.get("room"), skip_sid=data.get("skip_sid"),
+            )
+
+
 def redis_client_manager(url: Optional[str] = None) -> Any:
     """A socket.io Redis manager that still delivers locally when Redis is down."""
-    import socketio
-
-    class ResilientRedisManager(KefuRedisManager):
-        async def _publish(self, data: Any) -> Any:
-            import pickle
-
-            try:
-                return await self.redis.publish(self.channel, pickle.dumps(data))
-            except Exception as exc:
-                logger.warning("socket.io via Redis failed (%s); delivering locally", exc)
-                if self.write_only or not isinstance(data, dict) or data.get("method") != "emit":
-                    return None
-                return await socketio.AsyncManager.emit(
-                    self, data["event"], data["data"], data.get("namespace") or "/",
-                    room=data.get("room"), skip_sid=data.get("skip_sid"),
-                )
-
     return ResilientRedisManager(url or redis_url_from_env())
 
 
@@ -121,8 +122,6 @@ class KefuSocketIOInput(SocketIOInput):
         return SocketIOOutput(self.sio, self.bot_message_evt) if self.sio is not None else None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        from socketio import AsyncServer
-
         speedups.install()
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[], client_manager=redis_client_manager())
         bp = SocketBlueprint(sio, self.socketio_path, "kefu_socketio_webhook", __name__)

@@ -29,6 +29,20 @@ import os
 from collections import OrderedDict
 from typing import Any, Callable, Dict, Optional, Text
 
+from jsonschema import validators
+from jsonschema.exceptions import best_match
+from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.utils.schemas.events import EVENTS_SCHEMA
+
+try:
+    import jsonschema_rs
+except ImportError:  # pragma: no cover - pinned in requirements.txt; without it Python's check runs alone
+    jsonschema_rs = None
+
+# rasa.server, rasa.core.processor and rasa.core.actions.action are imported in the
+# functions below, not here: each pulls in TensorFlow (~2 s), and they are only needed
+# inside the Rasa server, where they are loaded already (the channels import this module).
+
 #: distinct texts remembered per model (a parse is ~2 KB); KEFU_PARSE_CACHE_SIZE=0 turns the cache off
 PARSE_CACHE_SIZE = 4096
 #: longer texts are rarely repeated word for word: not worth the memory
@@ -41,8 +55,7 @@ _original_events_check: Optional[Callable[[Any], None]] = None
 
 @functools.lru_cache(maxsize=1)
 def _action_reply_validator() -> Any:
-    from jsonschema import validators
-    from rasa.core.actions.action import RemoteAction
+    from rasa.core.actions.action import RemoteAction  # here, not at the top: heavy (TensorFlow), Rasa server only
 
     schema = RemoteAction.action_response_format_spec()
     cls = validators.validator_for(schema)
@@ -52,24 +65,20 @@ def _action_reply_validator() -> Any:
 
 def _rust_validator(schema: Dict[Text, Any]) -> Any:
     """A jsonschema_rs validator for ``schema``, or None without the wheel (then Python's check runs alone)."""
-    try:
-        import jsonschema_rs
-    except ImportError:  # pragma: no cover - pinned in requirements.txt
+    if jsonschema_rs is None:  # pragma: no cover - pinned in requirements.txt
         return None
     return jsonschema_rs.validator_for(schema)
 
 
 @functools.lru_cache(maxsize=1)
 def _fast_action_reply_validator() -> Any:
-    from rasa.core.actions.action import RemoteAction
+    from rasa.core.actions.action import RemoteAction  # here, not at the top: heavy (TensorFlow), Rasa server only
 
     return _rust_validator(RemoteAction.action_response_format_spec())
 
 
 @functools.lru_cache(maxsize=1)
 def _fast_events_validator() -> Any:
-    from rasa.shared.utils.schemas.events import EVENTS_SCHEMA
-
     return _rust_validator(EVENTS_SCHEMA)
 
 
@@ -84,9 +93,6 @@ def _validate_events_in_request_body(request: Any) -> None:
 
 
 def _validate_action_result(self: Any, result: Dict[Text, Any]) -> bool:
-    from jsonschema.exceptions import best_match
-    from rasa.shared.constants import DOCS_BASE_URL
-
     fast = _fast_action_reply_validator()
     if fast is not None and fast.is_valid(result):
         return True
@@ -162,6 +168,7 @@ def install() -> None:
     global _installed, _original_parse, _original_events_check
     if _installed:
         return
+    # here, not at the top: heavy (TensorFlow); install() runs inside the Rasa server only
     import rasa.server
     from rasa.core.actions.action import RemoteAction
     from rasa.core.processor import MessageProcessor

@@ -18,11 +18,9 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import ENTITIES
 from rasa.shared.nlu.training_data.message import Message
 
-from core.patterns import load_spec
+from core.patterns import CN_DIGITS, load_spec
 from core.text import is_acknowledgement
 
-
-CN_DIGITS = {"一": "1", "二": "2", "两": "2", "三": "3", "四": "4", "五": "5"}
 
 
 def phrase_values() -> Dict[str, Dict[str, str]]:

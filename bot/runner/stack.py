@@ -11,169 +11,32 @@ and a stale stack of a killed runner is cleaned at the next start
 Security (README, "Security model", bot/runner/hardening.py): services bind KEFU_HOST
 only, no secret on any command line, umask 077 and a 0700 data dir, Rasa's
 CORS limited to the configured origins.
+
+The settings and the children's environment are in bot/runner/settings.py, the
+foreground loop (health wait, signals, banner) in bot/runner/foreground.py;
+both are shared with bot/runner/cluster.py.
 """
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple, TypeVar
+from typing import Dict, List, Optional
 
-from bot.runner.hardening import PRIVATE_UMASK, UnsafeSetting, cors_origins, make_private
-from core.identity import customer_secret
-from core.paths import ROOT, data_dir
+from bot.runner.foreground import run_in_foreground, wait_healthy
+from bot.runner.hardening import make_private
 from bot.runner.redis_server import PASSWORD_SECRET, EmbeddedRedis, RedisServerError, port_in_use
-from core.redis_url import RedisSettings, RedisUrlError, redacted
+from bot.runner.settings import ConfigError, StackSettings, checked, check_redis, redis_env, service_env
 from bot.runner.stack_process import StackProcess  # noqa: F401  (tests and benchmarks import it from here)
 from bot.runner.supervisor import Backoff, RunFile, StaleStackError, log_restart, spawn, stop_process, terminate
+from core.paths import ROOT
+from core.redis_url import redacted
+from core.secrets import demo_tokens_path, stored_secret
 from handoff.limits import Limits
 from handoff.settings import SettingsError
-from core.secrets import demo_tokens_path, stored_secret
-
-T = TypeVar("T")
-
-
-class ConfigError(Exception):
-    """A setting that stops start-up; the message says what to fix."""
-
-
-def _port(name: str, default: int) -> int:
-    raw = os.environ.get(name, str(default))
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} 不是有效端口号 (not a port number)") from None
-    if not 1 <= value <= 65535:
-        raise ConfigError(f"{name}={value} 超出端口范围 1-65535")
-    return value
-
-
-@dataclass(frozen=True)
-class StackSettings:
-    host: str
-    rasa_port: int
-    actions_port: int
-    handoff_port: int
-    redis_port: int
-    redis_url: Optional[str]
-    data_dir: Path
-    model_path: Path
-    rasa_token: str
-    internal_token: str
-    action_token: str
-    cors_origins: Tuple[str, ...]
-    #: signs the app's customer tokens (core/identity.py); the channels and the dev login read it
-    customer_jwt_secret: str = ""
-    #: Rasa's channels file; the product's has only Kefu's guarded channels
-    credentials: Path = ROOT / "credentials.yml"
-
-    @classmethod
-    def from_env(cls) -> "StackSettings":
-        data = data_dir()
-        host = os.environ.get("KEFU_HOST", "127.0.0.1")
-        handoff_port = _port("KEFU_HANDOFF_PORT", 5006)
-        return cls(
-            host=host,
-            rasa_port=_port("KEFU_RASA_PORT", 5005),
-            actions_port=_port("KEFU_ACTIONS_PORT", 5055),
-            handoff_port=handoff_port,
-            redis_port=_port("KEFU_REDIS_PORT", 6380),
-            redis_url=os.environ.get("REDIS_URL") or None,
-            data_dir=data,
-            model_path=Path(os.environ.get("KEFU_MODEL", ROOT / "models")),
-            rasa_token=os.environ.get("KEFU_RASA_TOKEN") or stored_secret(data, "rasa_token"),
-            internal_token=os.environ.get("KEFU_INTERNAL_TOKEN") or stored_secret(data, "internal_token"),
-            action_token=os.environ.get("KEFU_ACTION_TOKEN") or stored_secret(data, "action_token"),
-            cors_origins=_checked(cors_origins, os.environ.get("KEFU_CORS_ORIGINS", ""), host, handoff_port),
-            customer_jwt_secret=_customer_secret(data),
-            credentials=_credentials(os.environ.get("KEFU_CREDENTIALS", "")),
-        )
-
-
-def _credentials(raw: str) -> Path:
-    """KEFU_CREDENTIALS (relative to the checkout) or the product's credentials.yml."""
-    path = (ROOT / raw) if raw else ROOT / "credentials.yml"
-    if not path.is_file():
-        raise ConfigError(f"KEFU_CREDENTIALS={raw} 不存在 (no such file)")
-    return path
-
-
-def _customer_secret(data: Path) -> str:
-    """KEFU_CUSTOMER_JWT_SECRET or the generated one; a too short secret is a one-line ConfigError."""
-    try:
-        return customer_secret(os.environ, data)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-
-
-def _checked(check: Callable[..., T], *args: Any) -> T:
-    """Run a bot.runner.hardening check; its refusal becomes a one-line ConfigError."""
-    try:
-        return check(*args)
-    except UnsafeSetting as exc:
-        raise ConfigError(str(exc)) from None
-
-
-def redis_env(url: str) -> Dict[str, str]:
-    """The variables endpoints.yml reads, from one REDIS_URL (core/redis_url.py; the stores prefer REDIS_URL)."""
-    try:
-        parsed = RedisSettings.parse(url)
-    except RedisUrlError as exc:
-        raise ConfigError(str(exc)) from None
-    host, port = parsed.hosts[0] if parsed.hosts else ("127.0.0.1", 6379)
-    return {
-        "REDIS_URL": url,
-        "KEFU_REDIS_HOST": host,
-        "KEFU_REDIS_PORT": str(port),
-        "KEFU_REDIS_DB": str(parsed.db),
-        "KEFU_REDIS_PASSWORD": parsed.password or "",
-    }
-
-
-def check_redis(url: str) -> None:
-    import redis
-
-    try:
-        client = RedisSettings.parse(url).client(socket_connect_timeout=2, socket_timeout=2)
-        client.ping()
-        client.close()
-    except RedisUrlError as exc:
-        raise ConfigError(str(exc)) from None
-    except redis.RedisError as exc:
-        raise ConfigError(f"无法连接 REDIS_URL={redacted(url)} ({exc.__class__.__name__}): 请检查 Redis 是否启动, 或删除 REDIS_URL 使用内置 Redis") from None
-
-
-def service_env(settings: StackSettings, redis_url: str) -> Dict[str, str]:
-    env = dict(os.environ)
-    env.update(redis_env(redis_url))
-    env.update(
-        {
-            "KEFU_DATA_DIR": str(settings.data_dir),
-            "KEFU_HOST": settings.host,
-            "KEFU_ACTIONS_PORT": str(settings.actions_port),
-            "KEFU_ACTION_URL": f"http://{settings.host}:{settings.actions_port}/webhook",
-            # endpoints.yml sends it as a header on every action call
-            "KEFU_ACTION_TOKEN": settings.action_token,
-            "KEFU_HANDOFF_URL": f"http://{settings.host}:{settings.handoff_port}",
-            "KEFU_HANDOFF_HOST": settings.host,
-            "KEFU_HANDOFF_PORT": str(settings.handoff_port),
-            "RASA_URL": f"http://{settings.host}:{settings.rasa_port}",
-            "KEFU_RASA_TOKEN": settings.rasa_token,
-            "KEFU_INTERNAL_TOKEN": settings.internal_token,
-            "KEFU_CUSTOMER_JWT_SECRET": settings.customer_jwt_secret,
-            "TF_CPP_MIN_LOG_LEVEL": "3",
-            "RASA_TELEMETRY_ENABLED": "false",
-            "PYTHONUNBUFFERED": "1",
-            "SANIC_ACCESS_LOG": "false",
-        }
-    )
-    return env
 
 
 @dataclass
@@ -228,7 +91,7 @@ class Stack:
             print(f"已清理上次异常退出遗留的进程: {', '.join(cleaned)}", file=sys.stderr, flush=True)
         self.preflight()
         orders_db = os.environ.get("KEFU_ORDERS_DB")
-        _checked(make_private, s.data_dir, [Path(orders_db)] if orders_db else [])
+        checked(make_private, s.data_dir, [Path(orders_db)] if orders_db else [])
         self.logs.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Stale tokens from an earlier start must not be printed as current.
         demo_tokens_path(s.data_dir).unlink(missing_ok=True)
@@ -289,25 +152,7 @@ class Stack:
         )
 
     def wait_healthy(self, timeout: float = 300.0) -> None:
-        deadline = time.monotonic() + timeout
-        pending = list(self.children)
-        while pending:
-            for child in list(pending):
-                assert child.process is not None
-                if child.process.poll() is not None:
-                    raise ConfigError(
-                        f"{child.name} 启动失败 (退出码 {child.process.returncode}), 日志: {self.logs / (child.name + '.log')}"
-                    )
-                try:
-                    with urllib.request.urlopen(child.health_url, timeout=2) as resp:
-                        if resp.status == 200:
-                            pending.remove(child)
-                except (urllib.error.URLError, OSError):
-                    pass
-            if time.monotonic() > deadline:
-                names = ", ".join(c.name for c in pending)
-                raise ConfigError(f"{names} 在 {int(timeout)} 秒内没有就绪, 日志在 {self.logs}")
-            time.sleep(0.5)
+        wait_healthy(self.children, self.logs, timeout)
 
     def urls(self) -> Dict[str, str]:
         s = self.settings
@@ -381,61 +226,6 @@ class Stack:
             self.redis_backoff.restarted()
             self.redis_restart_at = None
             self._record("redis", redis.process)
-
-
-class _Interrupted(Exception):
-    pass
-
-
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise _Interrupted()
-
-
-class Runner(Protocol):
-    """What :func:`run_in_foreground` drives: a Stack or a bot.runner.cluster.Cluster."""
-
-    def start(self) -> None: ...
-    def urls(self) -> Dict[str, str]: ...
-    def watch(self) -> int: ...
-    def stop(self) -> None: ...
-
-
-R = TypeVar("R", bound=Runner)
-
-
-def run_in_foreground(make: Callable[[], R], banner: str, extra_lines: Callable[[R], List[str]]) -> int:
-    """Start, print the URLs (and ``extra_lines``), supervise until Ctrl-C or SIGTERM, stop.
-
-    The umask is set before anything is created (secrets, logs, Redis AOF,
-    SQLite files), so the children inherit it. Exit code 2 on bad configuration.
-    """
-    os.umask(PRIVATE_UMASK)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    signal.signal(signal.SIGINT, _raise_interrupt)
-    try:
-        runner = make()
-    except ConfigError as exc:
-        print(f"配置错误: {exc}", file=sys.stderr)
-        return 2
-    code = 0
-    try:
-        runner.start()
-        print(banner, flush=True)
-        for name, url in runner.urls().items():
-            print(f"  {name}: {url}", flush=True)
-        for line in extra_lines(runner):
-            print(line, flush=True)
-        code = runner.watch()
-    except (ConfigError, RedisServerError) as exc:
-        print(f"启动失败: {exc}", file=sys.stderr)
-        code = 2
-    except _Interrupted:
-        print("正在停止…", flush=True)
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        runner.stop()
-    return code
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List
 
+import psutil
+
 from core.paths import ROOT
 from bot.runner.redis_server import EmbeddedRedis, free_port, stored_password
 from bot.runner.supervisor import die_with_parent
@@ -77,8 +79,6 @@ class StackProcess:
 
     def processes(self) -> Dict[str, Any]:
         """{service name: psutil.Process} of the running children."""
-        import psutil
-
         found: Dict[str, Any] = {}
         for proc in psutil.Process(self.proc.pid).children(recursive=True):
             try:

@@ -55,6 +55,8 @@ def test_nothing_named(text: str) -> None:
 @pytest.mark.parametrize("text,expected", [
     ("5", 5), ("5分", 5), ("打4分吧", 4), ("五星", 5), ("⭐⭐⭐", 3), ("非常满意", 5), ("满意", 4), ("一般般", 3),
     ("不满意", 2), ("差评", 1), ("给你们一分", 1), ("满分", 5),
+    # the rating words of data/patterns.yml (the NLU entity's), read by rating_of too
+    ("超级满意", 5), ("还可以", 3), ("不怎么样", 2),
 ])
 def test_ratings(text: str, expected: int) -> None:
     assert rating_of(text) == expected

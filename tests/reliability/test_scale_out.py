@@ -31,7 +31,7 @@ import redis
 from bot.runner.cluster import Cluster, nginx_binary
 from core.paths import ROOT
 from bot.runner.redis_server import free_port
-from bot.runner.stack import StackSettings
+from bot.runner.settings import StackSettings
 from handoff.agents import AgentDirectory
 from tests.reliability.scale_clients import (Agent, SocketCustomer, Tally, eventually_ticket, post_until, say,
                                              user_texts)

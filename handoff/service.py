@@ -16,10 +16,10 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Mapping, Optional
 
-from handoff import intake
-from handoff.agents import Agent, AgentDirectory
 from core import keys
-from handoff import labels, phrases
+from core.responses import render
+from handoff import intake, labels, phrases
+from handoff.agents import Agent, AgentDirectory
 from handoff.exceptions import BadRequest, EscalationLimited, ForbiddenPhrase, NotInHandoff, TicketNotFound
 from handoff.limits import DEFAULT_ESCALATIONS_PER_HOUR, WindowCounter
 from handoff.orders import OrdersReader
@@ -32,9 +32,6 @@ logger = logging.getLogger(__name__)
 
 #: how Rasa's tracker writes an intent the bridge triggered (EXTERNAL: EXTERNAL_handoff_resolved)
 BRIDGE_TRIGGER = re.compile(r"EXTERNAL: EXTERNAL_\w+")
-
-REASONS = ("safety", "request_human", "fallback", "identity_failed", "low_rating", "anger", "over_limit", "unresolved")
-
 
 def iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat().replace("+00:00", "Z")
@@ -78,8 +75,6 @@ class HandoffService:
         return await asyncio.to_thread(self.masker.mask, text)
 
     def _say(self, name: str, ticket: Mapping[str, str], **variables: Any) -> str:
-        from core.responses import render
-
         return render(name, traditional=ticket.get("traditional") == "1", **variables)
 
     async def notify(self, ticket: Mapping[str, str], utter: str, kind: str, **variables: Any) -> str:

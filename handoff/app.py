@@ -34,7 +34,7 @@ from handoff.agents import AgentDirectory
 from handoff.dev_login import customer_token_route
 from handoff.exceptions import HandoffError, QueueUnavailable
 from handoff.http_safety import SecurityHeaders, http_error, internal_error, security_headers
-from handoff.orders import OrdersReader, default_path as orders_path
+from handoff.orders import OrdersReader
 from handoff.outbox import Outbox, default_path as outbox_path
 from handoff.privacy import Masker
 from handoff.queue import HandoffQueue
@@ -44,6 +44,7 @@ from handoff.routes.common import Endpoint
 from handoff.service import HandoffService
 from handoff.settings import Settings
 from handoff.stats import DayFiguresCache
+from orders.service import default_db_path as orders_path
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from typing import Any, Dict, List
 from core import keys
 from handoff.agents import Agent
 from handoff.queue import HandoffQueue, redis_errors
-from handoff.service import iso
+from handoff.views import iso
 
 NOTES_MAX = 200
 HISTORY_MAX = 20

@@ -5,7 +5,7 @@ Rasa's tracker and lock stores (prefix ``kefu``) on the same database.
 
 Retention: a ticket, a transcript, a conversation pointer and a REST outbox
 expire ``KEFU_RETENTION_DAYS`` (default 30) after their last write, set by the
-write itself (handoff/queue.py); a closed ticket and a customer token after
+write itself (handoff/queue/lua/); a closed ticket and a customer token after
 7 days, or the retention if shorter. The events stream holds masked text
 only and is capped in length; the audit stream holds no message text.
 """

@@ -3,7 +3,7 @@
 Who reads it: Rasa's tracker and lock stores (bot/stores/tracker_store.py,
 bot/stores/lock_store.py), the channels' handoff gate and socket.io manager
 (bot/channels/), the bridge's queue and its socket.io emitter
-(handoff/queue.py, handoff/app.py). Before this module each built its own
+(handoff/queue/, handoff/app.py). Before this module each built its own
 client from ``REDIS_URL`` or ``KEFU_REDIS_HOST``/``PORT``/``PASSWORD``, so a
 production URL (TLS, ACL user, Sentinel) worked for some and not others.
 

@@ -10,10 +10,13 @@ import logging
 import sys
 from typing import List, Optional
 
+import uvicorn
+
+from core.secrets import demo_tokens_path, private_write
 from handoff.agents import AgentDirectory
+from handoff.app import create_app
 from handoff.privacy import install_log_masking
 from handoff.settings import Settings, SettingsError
-from core.secrets import demo_tokens_path, private_write
 
 
 def _skills(raw: List[str]) -> List[str]:
@@ -28,10 +31,6 @@ def add_agent(settings: Settings, agent_id: str, name: str, skills: List[str]) -
 
 
 def serve(settings: Settings) -> int:
-    import uvicorn
-
-    from handoff.app import create_app
-
     log_format = "%(asctime)s %(levelname)s %(name)s: %(message)s"
     logging.basicConfig(level=logging.INFO, format=log_format)
     install_log_masking(log_format)  # no customer's phone, ID or address in handoff.log

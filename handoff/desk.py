@@ -12,8 +12,8 @@ from typing import Any, Dict, List
 
 from core import keys
 from handoff.agents import Agent
-from handoff.queue import HandoffQueue, _redis_errors
-from handoff.service import iso
+from handoff.queue import HandoffQueue, redis_errors
+from handoff.views import iso
 
 NOTES_MAX = 200
 HISTORY_MAX = 20
@@ -23,7 +23,7 @@ class Desk:
     def __init__(self, queue: HandoffQueue) -> None:
         self.queue = queue
 
-    @_redis_errors
+    @redis_errors
     async def add_note(self, agent: Agent, ticket_id: str, masked: str) -> Dict[str, Any]:
         note = {"text": masked, "agent_name": agent.name, "ts": self.queue.clock()}
         pipe = self.queue.redis.pipeline(transaction=True)
@@ -34,11 +34,11 @@ class Desk:
         await self.queue.audit("note", ticket_id, agent.id, "")
         return note
 
-    @_redis_errors
+    @redis_errors
     async def notes(self, ticket_id: str) -> List[Dict[str, Any]]:
         return [json.loads(raw) for raw in await self.queue.redis.lrange(keys.notes(ticket_id), 0, -1)]
 
-    @_redis_errors
+    @redis_errors
     async def history(self, sender: str, current: str) -> List[Dict[str, Any]]:
         """The conversation's other tickets, newest first: when, why, how it ended, notes."""
         ids = [str(t) for t in await self.queue.redis.zrevrange(keys.customer_tickets(sender), 0, HISTORY_MAX)]

@@ -21,7 +21,7 @@ import hashlib
 import re
 from typing import Any, Dict, List
 
-#: the ids the bridge's routes and keys take as they are (handoff/app.py SENDER_PATTERN)
+#: the ids the bridge's routes and keys take as they are (handoff/models.py SENDER_PATTERN)
 _SAFE_SENDER = re.compile(r"[^\x00-\x1f\x7f/]{1,128}")
 #: the longest transcript line or customer message text the bridge stores in one piece
 LINE_CHARS = 4000

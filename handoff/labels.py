@@ -1,7 +1,7 @@
 """Every agent-facing name and message of the console and supervisor view, in one place.
 
 The console and the supervisor page read these from ``GET /api/labels``
-(handoff/routes_agents.py), so a label is changed here once, not in three
+(handoff/routes/agents.py), so a label is changed here once, not in three
 JavaScript files; error *details* stay with their error class in
 handoff/exceptions.py. Flow and order-status names come from
 data/policies.yml, the same file the bot reads, so the console's hand-back

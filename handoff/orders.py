@@ -1,25 +1,26 @@
 """A read-only view of the order platform for the agent console (customer panel, script variables).
 
-The bridge must not import the action server (actions/), so this reads the
-orders DB itself: the same SQLite file the action server writes
-(``KEFU_ORDERS_DB``, else ``$KEFU_DATA_DIR/orders.sqlite3``), opened
-read-only. Everything it returns is masked with the one masker (core.pii):
-the phone as 138****5678, the order number by its last four, addresses
-down to the district; rider and driver are shown by their work name
-(王师傅), their phones never.
+The bridge must not import the action server (actions/), so it reads orders
+through the order platform adapter (orders/service.py) in its read-only
+mode: the same SQLite file the action server writes (``KEFU_ORDERS_DB``,
+else ``$KEFU_DATA_DIR/orders.sqlite3``), opened with SQLite's ``mode=ro``,
+so the bridge never writes an order. Everything it returns is masked with
+the one masker (core.pii): the phone as 138****5678, the order number by its
+last four, addresses down to the district; rider and driver are shown by
+their work name (王师傅), their phones never.
 """
 from __future__ import annotations
 
-import json
 import logging
-import os
 import re
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from core import pii
 from handoff import labels
+from orders.service import Order, Payment, Record, SqliteOrderService
 
 logger = logging.getLogger(__name__)
 
@@ -43,93 +44,74 @@ def shown(value: Any) -> str:
     return pii.mask_text(text)
 
 
-def default_path(data_dir: Path) -> Path:
-    explicit = os.environ.get("KEFU_ORDERS_DB")
-    return Path(explicit) if explicit else data_dir / "orders.sqlite3"
+def _at(when: Optional[datetime]) -> str:
+    return when.isoformat() if when else ""
 
 
-def mask_order(order_id: str) -> str:
-    """2023112215300012345 -> …2345, as the bot's replies write it."""
-    return "…" + order_id[-4:] if order_id else "…"
+def _money(amount: float) -> str:
+    return f"{float(amount):.2f}"
 
 
 class OrdersReader:
-    """Reads one order with its refunds, claims and payments; None when unknown or no DB."""
+    """One order with its refunds, claims and payments, masked; None when unknown or no DB."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.orders = SqliteOrderService(path, read_only=True)
 
-    def _connect(self) -> Optional[sqlite3.Connection]:
-        if not self.path.exists():
-            return None
-        db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=5)
-        db.row_factory = sqlite3.Row
-        return db
-
-    def _row(self, order_ref: str) -> Optional[Dict[str, Any]]:
-        if not order_ref:
+    def _order(self, order_ref: str) -> Optional[tuple[Order, List[Record], List[Payment]]]:
+        if not order_ref or not self.path.exists():
             return None
         try:
-            db = self._connect()
-            if db is None:
+            order = self.orders.find_order(order_ref)
+            if order is None:
                 return None
-            with db:
-                row = db.execute("SELECT * FROM orders WHERE order_id = ?", (order_ref.upper(),)).fetchone()
-                if row is None:
-                    return None
-                order = dict(row)
-                order["details"] = json.loads(order.get("details") or "{}")
-                order["records"] = [dict(r) for r in db.execute(
-                    "SELECT record_id, kind, amount, status, created_at FROM records WHERE order_id = ? "
-                    "ORDER BY created_at", (order["order_id"],))]
-                order["payments"] = [dict(r) for r in db.execute(
-                    "SELECT amount, status, channel, paid_at FROM payments WHERE order_id = ? ORDER BY paid_at",
-                    (order["order_id"],))]
-            db.close()
-            return order
+            return order, self.orders.records_for_order(order.order_id), self.orders.payments_for_order(order.order_id)
         except (sqlite3.Error, ValueError) as exc:  # the panel is optional; the chat goes on
             logger.warning("order lookup failed: %s", exc)
             return None
 
     def variables(self, order_ref: str) -> Dict[str, str]:
         """The script variables every order response may use (masked), {} when unknown."""
-        order = self._row(order_ref)
-        if order is None:
+        found = self._order(order_ref)
+        if found is None:
             return {}
+        order = found[0]
         return {
-            "order_masked": mask_order(order["order_id"]),
-            "order_type_name": labels.ORDER_TYPE_NAMES.get(order["order_type"], ""),
-            "phone_masked": pii.mask_value("phone_number", order["phone"]),
-            "amount": f"{float(order['amount']):.2f}",
-            "state_name": labels.status_names().get(order["status"], order["status"]),
+            "order_masked": pii.mask_order(order.order_id),
+            "order_type_name": labels.ORDER_TYPE_NAMES.get(order.order_type, ""),
+            "phone_masked": pii.mask_value("phone_number", order.phone),
+            "amount": _money(order.amount),
+            "state_name": labels.status_names().get(order.status, order.status),
         }
 
     def panel(self, order_ref: str) -> Optional[Dict[str, Any]]:
         """The customer panel's order: status, ETA, rider/driver, amount, refunds and claims (masked)."""
-        order = self._row(order_ref)
-        if order is None:
+        found = self._order(order_ref)
+        if found is None:
             return None
-        details = order["details"]
+        order, records, payments = found
+        details = order.details
         rows = [{"label": label, "value": shown(details[key])}
                 for key, label in DETAIL_LABELS.items() if details.get(key) not in (None, "")]
         if details.get("address"):
             rows.append({"label": "地址", "value": pii.mask_text(str(details["address"]))})
 
-        def records(kind: str) -> List[Dict[str, Any]]:
-            return [{"id": r["record_id"], "amount": f"{float(r['amount']):.2f}",
-                     "status": labels.RECORD_STATUS_NAMES.get(r["status"], r["status"]), "at": r["created_at"]}
-                    for r in order["records"] if r["kind"] == kind]
+        def of_kind(kind: str) -> List[Dict[str, Any]]:
+            return [{"id": r.record_id, "amount": _money(r.amount),
+                     "status": labels.RECORD_STATUS_NAMES.get(r.status, r.status), "at": _at(r.created_at)}
+                    for r in records if r.kind == kind]
 
         return {
-            "order_masked": mask_order(order["order_id"]),
-            "order_type": labels.ORDER_TYPE_NAMES.get(order["order_type"], order["order_type"]),
-            "status": labels.status_names().get(order["status"], order["status"]),
-            "phone_masked": pii.mask_value("phone_number", order["phone"]),
-            "amount": f"{float(order['amount']):.2f}",
-            "created_at": order["created_at"],
+            "order_masked": pii.mask_order(order.order_id),
+            "order_type": labels.ORDER_TYPE_NAMES.get(order.order_type, order.order_type),
+            "status": labels.status_names().get(order.status, order.status),
+            "phone_masked": pii.mask_value("phone_number", order.phone),
+            "amount": _money(order.amount),
+            "created_at": _at(order.created_at),
             "details": rows,
-            "refunds": records("refund"),
-            "claims": records("claim"),
-            "payments": [{"amount": f"{float(p['amount']):.2f}", "status": p["status"], "channel": p["channel"],
-                          "at": p["paid_at"]} for p in order["payments"]],
+            "refunds": of_kind("refund"),
+            "claims": of_kind("claim"),
+            "payments": [{"amount": _money(p.amount), "status": p.status, "channel": p.channel, "at": _at(p.paid_at)}
+                         for p in payments],
         }

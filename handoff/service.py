@@ -1,4 +1,4 @@
-"""What the bridge does, between the HTTP edge (app.py) and Redis (queue.py).
+"""What the bridge does, between the HTTP edge (handoff/routes/) and Redis (handoff/queue/).
 
 Masks personal data for agents, tells customers what is happening (with
 domain responses), keeps the Rasa tracker complete, and turns agent actions
@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import re
 import secrets
 import uuid
-from datetime import datetime, timezone
 from typing import Any, Dict, List, Mapping, Optional
 
-from handoff import intake
-from handoff.agents import Agent, AgentDirectory
 from core import keys
-from handoff import labels, phrases
+from core.responses import render
+from handoff import intake, labels, phrases
+from handoff.agents import Agent, AgentDirectory
 from handoff.exceptions import BadRequest, EscalationLimited, ForbiddenPhrase, NotInHandoff, TicketNotFound
 from handoff.limits import DEFAULT_ESCALATIONS_PER_HOUR, WindowCounter
 from handoff.orders import OrdersReader
@@ -27,33 +25,12 @@ from handoff.outbox import Outbox
 from handoff.privacy import Masker
 from handoff.queue import PRIORITIES, HandoffQueue, Message, NewTicket, priority_for
 from handoff.relay import Relay
+from handoff.views import TicketViews, as_int
 
 logger = logging.getLogger(__name__)
 
 #: how Rasa's tracker writes an intent the bridge triggered (EXTERNAL: EXTERNAL_handoff_resolved)
 BRIDGE_TRIGGER = re.compile(r"EXTERNAL: EXTERNAL_\w+")
-
-REASONS = ("safety", "request_human", "fallback", "identity_failed", "low_rating", "anger", "over_limit", "unresolved")
-
-
-def iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-def mask_customer(sender: str) -> str:
-    """What agents see of a conversation id: enough to tell chats apart, no phone number."""
-    if len(sender) <= 4:
-        return sender[:1] + "***"
-    keep = 3 if len(sender) >= 10 else 2
-    return sender[:keep] + "****" + sender[-4:]
-
-
-def _int(value: Optional[str]) -> int:
-    try:
-        return int(value or 0)
-    except ValueError:
-        return 0
-
 
 class HandoffService:
     def __init__(
@@ -72,14 +49,13 @@ class HandoffService:
         self.masker = masker
         self.outbox = outbox
         self.orders = orders
+        self.views = TicketViews(queue, orders)
         self.escalations = WindowCounter(queue.redis, 3600, escalations_per_hour)
 
     async def mask(self, text: str) -> str:
         return await asyncio.to_thread(self.masker.mask, text)
 
     def _say(self, name: str, ticket: Mapping[str, str], **variables: Any) -> str:
-        from core.responses import render
-
         return render(name, traditional=ticket.get("traditional") == "1", **variables)
 
     async def notify(self, ticket: Mapping[str, str], utter: str, kind: str, **variables: Any) -> str:
@@ -126,7 +102,7 @@ class HandoffService:
                 continue  # Rasa's record of the bridge's own trigger intent is no customer turn
             transcript.append(
                 Message(role=str(item.get("role") or "user"), text=text, masked=await self.mask(text),
-                        ts=_int(str(item.get("ts") or 0)), agent_name="")
+                        ts=as_int(str(item.get("ts") or 0)), agent_name="")
             )
         summary = str(payload.get("summary") or "")
         new = NewTicket(
@@ -215,46 +191,12 @@ class HandoffService:
     # ---- agents ---------------------------------------------------------------
 
     async def ticket_view(self, ticket: Mapping[str, str], transcript: bool = True) -> Dict[str, Any]:
-        view: Dict[str, Any] = {
-            "id": ticket["id"],
-            "customer": mask_customer(ticket["sender"]),
-            "channel": ticket.get("channel", ""),
-            "priority": ticket.get("priority", ""),
-            "reason": ticket.get("reason", ""),
-            # the bridge's own trigger intents (EXTERNAL_handoff_*) say nothing about the customer
-            "intents": [i for i in json.loads(ticket.get("intents") or "[]") if not str(i).startswith("EXTERNAL_")],
-            "order_ref": ticket.get("order_ref", ""),
-            "order_type": ticket.get("order_type", ""),
-            "summary": ticket.get("summary", ""),
-            "sentiment": {"label": ticket.get("sentiment") or "calm"},
-            "state": ticket.get("state", ""),
-            "owner": ticket.get("owner", ""),
-            "owner_name": ticket.get("owner_name", ""),
-            "created_at": iso(_int(ticket.get("created_ms"))),
-            "sla_deadline": iso(_int(ticket.get("sla_deadline_ms"))),
-            "variables": {"order_id": ticket.get("order_ref", ""), "order_type": ticket.get("order_type", "")},
-        }
-        if ticket.get("state") == "waiting":
-            view["position"] = await self.queue.position(ticket["id"])
-        if transcript:
-            view["customer_online"] = await self.queue.customer_online(ticket["sender"])
-            if self.orders is not None:
-                view["variables"].update(await asyncio.to_thread(self.orders.variables, view["order_ref"]))
-            view["transcript"] = [m.for_agent() for m in await self.queue.transcript(ticket["sender"])]
-        return view
+        """The ticket as the console shows it (handoff/views.py), transcript included unless told not."""
+        return await self.views.ticket(ticket, transcript)
 
     async def queue_for(self, agent: Agent) -> List[Dict[str, Any]]:
         """The waiting tickets (masked), each marked with whether this agent may claim it now."""
-        waiting = await self.queue.waiting()
-        eligible = await self.queue.eligible(agent.id, agent.skills, [t["id"] for t in waiting])
-        views = []
-        for t in waiting:
-            view = await self.ticket_view(t, transcript=False)
-            view["eligible"] = eligible.get(t["id"], True)
-            view["required_skill"] = t.get("required_skill", "")
-            view["reserved"] = bool(t.get("reserved_for")) and t.get("reserved_for") != agent.id
-            views.append(view)
-        return views
+        return await self.views.waiting_for(agent)
 
     async def visible_ticket(self, agent: Agent, ticket_id: str) -> Dict[str, str]:
         """Waiting tickets are visible to every agent; held ones only to the holder."""

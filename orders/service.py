@@ -23,13 +23,16 @@ from core.paths import ROOT
 from orders.validation import owner_answer_matches
 
 
-def default_db_path() -> Path:
-    """KEFU_ORDERS_DB, else $KEFU_DATA_DIR/orders.sqlite3, else var/orders.sqlite3."""
+def default_db_path(data_dir: Optional[Path] = None) -> Path:
+    """KEFU_ORDERS_DB, else ``data_dir``/orders.sqlite3 (the caller's data dir, e.g. the bridge's
+    settings), else $KEFU_DATA_DIR/orders.sqlite3, else var/orders.sqlite3."""
     explicit = os.environ.get("KEFU_ORDERS_DB")
     if explicit:
         return Path(explicit)
-    data_dir = os.environ.get("KEFU_DATA_DIR")
-    return Path(data_dir) / "orders.sqlite3" if data_dir else ROOT / "var" / "orders.sqlite3"
+    if data_dir is not None:
+        return Path(data_dir) / "orders.sqlite3"
+    env_dir = os.environ.get("KEFU_DATA_DIR")
+    return Path(env_dir) / "orders.sqlite3" if env_dir else ROOT / "var" / "orders.sqlite3"
 
 
 @dataclass
@@ -154,19 +157,33 @@ class OrderNotFound(LookupError):
 
 
 class SqliteOrderService:
-    """The embedded order platform (one SQLite file, safe across threads)."""
+    """The embedded order platform (one SQLite file, safe across threads).
 
-    def __init__(self, path: Optional[Path] = None, clock: Callable[[], datetime] = datetime.now) -> None:
+    ``read_only=True`` is the view of a process that must never change an
+    order (the handoff bridge's customer panel): the file is opened with
+    SQLite's ``mode=ro``, so every write fails in SQLite itself, nothing is
+    created, and a missing file is an error instead of a new empty database.
+    Reads only: the changes, and ``verify_owner`` (it audits), raise there.
+    """
+
+    def __init__(self, path: Optional[Path] = None, clock: Callable[[], datetime] = datetime.now,
+                 read_only: bool = False) -> None:
         self.path = Path(path) if path else default_db_path()
         self._clock = clock
         self._lock = threading.Lock()
+        self.read_only = read_only
+        if read_only:
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.executescript(SCHEMA)
 
     # -- plumbing ---------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=10)
+        if self.read_only:
+            db = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True, timeout=5)
+        else:
+            db = sqlite3.connect(self.path, timeout=10)
         db.row_factory = sqlite3.Row
         return db
 

@@ -22,21 +22,15 @@ import hmac
 import logging
 from typing import Any, Callable, Optional, Tuple
 
+from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
-from core import keys
+from core import keys, lua
 
 logger = logging.getLogger(__name__)
 
 HEADER = "X-Kefu-Session"
 ISSUED, BOUND = "issued", "bound"
-#: KEYS: the sender's state key; ARGV: ttl. The state before this message (nil for a new
-#: sender, which is marked "issued"), read and written in one step.
-_SEEN_LUA = """
-local state = redis.call('GET', KEYS[1])
-if not state then redis.call('SET', KEYS[1], ARGV[2], 'EX', tonumber(ARGV[1])) end
-return state
-"""
 
 
 class RestSessions:
@@ -46,6 +40,8 @@ class RestSessions:
         self._client = client
         self._secret = secret
         self.ttl = ttl_seconds
+        #: lua/rest_session_seen.lua, registered on first use (the client may not exist yet)
+        self._seen: Optional[AsyncScript] = None
 
     def key_for(self, sender: str) -> str:
         return hmac.new(self._secret().encode(), b"kefu-rest-session:" + sender.encode(), hashlib.sha256).hexdigest()[:32]
@@ -58,7 +54,11 @@ class RestSessions:
                     return False, None
                 await self._client().set(keys.rest_session(sender), BOUND, ex=self.ttl)
                 return True, None
-            state = await self._client().eval(_SEEN_LUA, 1, keys.rest_session(sender), self.ttl, ISSUED)
+            client = self._client()
+            if self._seen is None:
+                self._seen = client.register_script(lua.source(__file__, "rest_session_seen"))
+            # the client passed each time: the channel may hand out a new one (after a failover)
+            state = await self._seen(keys=[keys.rest_session(sender)], args=[self.ttl, ISSUED], client=client)
             if state is None:
                 return True, self.key_for(sender)
             return state != BOUND, None

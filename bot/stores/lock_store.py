@@ -36,61 +36,11 @@ from rasa.core.lock import TicketLock
 from rasa.core.lock_store import DEFAULT_SOCKET_TIMEOUT_IN_SECONDS, LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
+from core import lua
 from core.redis_url import RedisSettings
 
-# Every script: KEYS[1] = ticket numbers (sorted set, score = number),
-# KEYS[2] = expiries (hash number -> ms, plus the counter field "last").
-_FUNCTIONS = """
--- the next ticket, valid for lifetime ms; the keys outlive the last ticket by a minute
-local function issue(now, lifetime)
-  local n = redis.call('HINCRBY', KEYS[2], 'last', 1)
-  redis.call('ZADD', KEYS[1], n, n)
-  redis.call('HSET', KEYS[2], tostring(n), string.format('%.0f', now + lifetime))
-  redis.call('PEXPIRE', KEYS[1], lifetime + 60000)
-  redis.call('PEXPIRE', KEYS[2], lifetime + 60000)
-  return n
-end
--- 1: mine holds the lock; 0: wait; -1: mine expired (expired tickets ahead are dropped)
-local function try(now, mine)
-  local mine_expires = tonumber(redis.call('HGET', KEYS[2], mine) or '0')
-  if mine_expires <= now then
-    redis.call('ZREM', KEYS[1], mine)
-    redis.call('HDEL', KEYS[2], mine)
-    return -1
-  end
-  while true do
-    local head = redis.call('ZRANGE', KEYS[1], 0, 0)[1]
-    if not head then return -1 end
-    local expires = tonumber(redis.call('HGET', KEYS[2], head) or '0')
-    if expires > now then
-      if head == mine then return 1 end
-      if redis.call('ZSCORE', KEYS[1], mine) then return 0 end
-      return -1
-    end
-    redis.call('ZREM', KEYS[1], head)
-    redis.call('HDEL', KEYS[2], head)
-  end
-end
-"""
-
-# ARGV[1] = now ms, ARGV[2] = lifetime ms
-_ISSUE = _FUNCTIONS + "return issue(tonumber(ARGV[1]), tonumber(ARGV[2]))"
-
-# ARGV[1] = now ms, ARGV[2] = my ticket
-_TRY = _FUNCTIONS + "return try(tonumber(ARGV[1]), ARGV[2])"
-
-#: issue and try at once: the usual case (nobody else is handling this customer) is one round trip
-_ISSUE_AND_TRY = _FUNCTIONS + """
-local n = issue(tonumber(ARGV[1]), tonumber(ARGV[2]))
-return {n, try(tonumber(ARGV[1]), tostring(n))}
-"""
-
-_RELEASE = """
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[2], ARGV[1])
-if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[1], KEYS[2]) end
-return 1
-"""
+#: the Lua functions the lock's scripts share (bot/stores/lua/lock_functions.lua)
+_FUNCTIONS = "lock_functions"
 
 #: first wait between two tries of a waiting ticket (s); doubles up to MAX_WAIT
 FIRST_WAIT = 0.005
@@ -110,10 +60,11 @@ class KefuRedisLockStore(RedisLockStore):
             host=kwargs.get("host"), port=int(kwargs.get("port") or 6379), db=int(kwargs.get("db", 1) or 0),
             password=kwargs.get("password") or None,
         ).client(socket_timeout=kwargs.get("socket_timeout", DEFAULT_SOCKET_TIMEOUT_IN_SECONDS))
-        self._issue = self.red.register_script(_ISSUE)
-        self._try = self.red.register_script(_TRY)
-        self._issue_and_try = self.red.register_script(_ISSUE_AND_TRY)
-        self._release = self.red.register_script(_RELEASE)
+        # bot/stores/lua/: issue, try and both at once share lock_functions.lua; release stands alone
+        self._issue = self.red.register_script(lua.source(__file__, "lock_issue", prelude=_FUNCTIONS))
+        self._try = self.red.register_script(lua.source(__file__, "lock_try", prelude=_FUNCTIONS))
+        self._issue_and_try = self.red.register_script(lua.source(__file__, "lock_issue_and_try", prelude=_FUNCTIONS))
+        self._release = self.red.register_script(lua.source(__file__, "lock_release"))
 
     def _keys(self, conversation_id: Text) -> list:
         base = self.key_prefix + conversation_id

@@ -11,7 +11,9 @@ import pytest
 import yaml
 
 from handoff import labels
+from handoff.orders import OrdersReader
 from handoff.queue import HandoffQueue, NewTicket
+from orders.service import SCHEMA as ORDERS_SCHEMA
 from tests.handoff.conftest import Bridge, add_agents, make_settings, start_bridge
 
 
@@ -123,11 +125,7 @@ def test_queue_marks_what_this_agent_cannot_claim(bridge: Bridge) -> None:
 @pytest.fixture()
 def bridge_with_orders(redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Bridge]:
     db = sqlite3.connect(tmp_path / "orders.sqlite3")
-    db.executescript(
-        "CREATE TABLE orders (order_id TEXT PRIMARY KEY, order_type TEXT, phone TEXT, status TEXT, created_at TEXT,"
-        " amount REAL, details TEXT);"
-        "CREATE TABLE records (record_id TEXT, kind TEXT, order_id TEXT, amount REAL, status TEXT, data TEXT, created_at TEXT);"
-        "CREATE TABLE payments (payment_id TEXT, order_id TEXT, amount REAL, status TEXT, channel TEXT, paid_at TEXT);")
+    db.executescript(ORDERS_SCHEMA)  # the action server's tables (orders/service.py)
     db.execute("INSERT INTO orders VALUES ('2023112215300012345', 'food', '13812345678', 'delivering', '2026-12-01T10:00:00',"
                " 38.5, '{\"rider\": \"王师傅\", \"rider_phone\": \"13600001234\", \"eta_minutes\": 10}')")
     db.execute("INSERT INTO records VALUES ('RF1', 'refund', '2023112215300012345', 12, 'created', '{}', '2026-12-01T10:30:00')")
@@ -161,6 +159,18 @@ def test_customer_panel_history_and_notes_are_masked(bridge_with_orders: Bridge)
     view = c.get(f"/api/tickets/{second}", headers=bridge.agent("gen1")).json()
     assert view["variables"]["order_masked"] == "…2345" and view["variables"]["state_name"] == "配送中"
     assert c.get(f"/api/tickets/{second}/context", headers=bridge.agent("gen2")).status_code == 403
+
+
+def test_the_bridge_reads_orders_and_never_writes_them(bridge_with_orders: Bridge, tmp_path: Path) -> None:
+    db = tmp_path / "orders.sqlite3"
+    before = db.read_bytes()
+    reader = OrdersReader(db)
+    assert reader.panel("2023112215300012345")["order_masked"] == "…2345"
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        reader.orders.create_refund("2023112215300012345", 1.0, "不该写入")
+    assert db.read_bytes() == before
+    missing = tmp_path / "none" / "orders.sqlite3"
+    assert OrdersReader(missing).panel("2023112215300012345") is None and not missing.parent.exists()
 
 
 def test_the_bridges_trigger_intent_is_no_customer_turn(bridge: Bridge) -> None:

@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Tuple
 
 from bench.base import ROOT, VENV_BIN, Report
 from bench.measure import locust
-from bot.runner.stack import StackProcess
+from bot.runner.stack_process import StackProcess
 
 CATEGORIES: List[Tuple[str, Tuple[str, ...]]] = [
     ("Kefu channel handoff check (bot/channels/gate.py)", ("HandoffGate", "log_notices")),

@@ -19,7 +19,7 @@ import psutil
 from bench.base import BENCH, KEFU, PY, ROOT, STOCK, VENV_BIN, LoadResult, Report
 # the conversations, not the locustfile: importing locust patches the standard library with gevent
 from bench.conversations import CONVERSATIONS
-from bot.runner.stack import StackProcess
+from bot.runner.stack_process import StackProcess
 
 
 # ---- load generation (locust) ------------------------------------------------------------

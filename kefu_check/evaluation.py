@@ -17,7 +17,7 @@ from kefu_check.baseline import Comparison, EvalResults, compare, load_baseline,
 from kefu_check.entities import write_entity_report
 from kefu_check.findings import Finding, StageResult, relative
 from kefu_check.lint import strip_annotations
-from kefu_check.project import Example, load_project
+from kefu_check.project import load_project
 from kefu_check.validate import rasa_env
 
 MODEL = Path("models") / "kefu.tar.gz"

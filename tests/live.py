@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Dict, List, Optional
 import httpx
 import redis
 
-from bot.runner.stack import StackProcess
+from bot.runner.stack_process import StackProcess
 
 
 @dataclass

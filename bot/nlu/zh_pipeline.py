@@ -15,7 +15,6 @@ The same pipeline finds personal data for masking (core/pii.py).
 import argparse
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 

@@ -30,7 +30,6 @@ from bot.runner.foreground import run_in_foreground, wait_healthy
 from bot.runner.hardening import make_private
 from bot.runner.redis_server import PASSWORD_SECRET, EmbeddedRedis, RedisServerError, port_in_use
 from bot.runner.settings import ConfigError, StackSettings, checked, check_redis, redis_env, service_env
-from bot.runner.stack_process import StackProcess  # noqa: F401  (tests and benchmarks import it from here)
 from bot.runner.supervisor import Backoff, RunFile, StaleStackError, log_restart, spawn, stop_process, terminate
 from core.paths import ROOT
 from core.redis_url import redacted

@@ -71,7 +71,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
         info = json.loads(Path(existing).read_text(encoding="utf-8"))
         yield LiveStack(info["rasa"], info["handoff"], info["redis"], info["tokens"])
         return
-    from bot.runner.stack import StackProcess
+    from bot.runner.stack_process import StackProcess
 
     data = tmp_path_factory.mktemp("browser-stack")
     directory = AgentDirectory(data / "agents.json")

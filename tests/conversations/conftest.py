@@ -40,7 +40,7 @@ def conversation_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Liv
         yield LiveStack(info["rasa"], info["handoff"], Path(info["db"]), info["token"],
                         stored_secret(Path(info["db"]).parent, "internal_token"))
         return
-    from bot.runner.stack import StackProcess  # the stack runner pulls in psutil and subprocess helpers
+    from bot.runner.stack_process import StackProcess  # the stack runner pulls in psutil and subprocess helpers
 
     data = tmp_path_factory.mktemp("conversation-stack")
     token = AgentDirectory(data / "agents.json").add("watch", "值班", ["safety", "general", "supervisor"])

@@ -11,7 +11,7 @@ import httpx
 import redis
 
 from core.paths import ROOT
-from bot.runner.stack import StackProcess
+from bot.runner.stack_process import StackProcess
 
 
 def test_reload_keeps_slots_and_queued_handoff(tmp_path: Path) -> None:

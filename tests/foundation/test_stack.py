@@ -2,8 +2,6 @@
 keeps Redis data across restarts, and refuses bad configuration in one line."""
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import subprocess
 import sys
@@ -18,7 +16,7 @@ import redis
 
 from core.paths import ROOT
 from bot.runner.redis_server import free_port
-from bot.runner.stack import StackProcess
+from bot.runner.stack_process import StackProcess
 
 def stack_env(data_dir: Path, **extra: str) -> Dict[str, str]:
     return StackProcess.free_env(data_dir, **extra)

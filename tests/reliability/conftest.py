@@ -23,7 +23,7 @@ import httpx
 import pytest
 import redis
 
-from bot.runner.stack import StackProcess
+from bot.runner.stack_process import StackProcess
 from core import keys
 from tests.live import LiveStack
 

@@ -27,7 +27,6 @@ from typing import Dict, Iterator, List, Optional
 import httpx
 import pytest
 import redis
-from redis.sentinel import Sentinel
 
 from core.paths import ROOT
 from bot.runner.redis_server import free_port, redis_binary

@@ -17,7 +17,6 @@ when Debian's nginx cannot be installed (``make nginx``).
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import time
 import uuid

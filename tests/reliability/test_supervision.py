@@ -19,7 +19,7 @@ from typing import Dict
 import psutil
 import pytest
 
-from bot.runner.stack import StackProcess
+from bot.runner.stack_process import StackProcess
 from tests.reliability.conftest import Live, start_stack, wait_for
 
 RESTARTED: Dict[str, float] = {}

@@ -21,7 +21,7 @@ import redis.asyncio as aioredis
 import socketio
 
 from core.responses import load_responses
-from bot.runner.stack import StackProcess
+from bot.runner.stack_process import StackProcess
 from core import keys
 from handoff.queue import now_ms
 from core.secrets import demo_tokens_path

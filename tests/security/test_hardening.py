@@ -15,7 +15,7 @@ from actions.server import bearer, token_check
 from bot.runner.hardening import UnsafeSetting, cors_origins, make_private, open_modes
 from core.paths import ROOT
 from bot.runner.rasa_main import LaunchError, argv_with_token
-from bot.runner.stack import StackProcess
+from bot.runner.stack_process import StackProcess
 from core.secrets import private_write, stored_secret
 
 

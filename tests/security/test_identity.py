@@ -10,7 +10,6 @@ the claims (core/identity.py, bot/channels/, actions/forms.py).
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from starlette.testclient import TestClient
 
 from core.identity import CLAIMS_KEY, Customer, sign
 from core.responses import load_responses
-from bot.runner.stack import StackProcess
+from bot.runner.stack_process import StackProcess
 from handoff.app import handoff_error
 from handoff.dev_login import DEMO_PHONES, PATH, customer_token_route
 from handoff.exceptions import HandoffError

@@ -9,4 +9,6 @@ imports nothing of theirs.
   data/patterns.yml, personal-data detection and masking (the only masking code).
 - ``responses``: the domain's replies for code outside Rasa's NLG.
 - ``identity``: signed customer tokens from the platform's app.
+- ``safety_lexicon``: the danger cues of data/safety_lexicon.yml, read without the NLU engine.
+- ``lua``: Redis Lua scripts kept as ``.lua`` files beside the module that runs them.
 """

@@ -8,7 +8,8 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import policy
-from actions.common import OrderAction, ask_resolved, money, order_vars, service, user_events
+from actions.acting import OrderAction
+from actions.common import ask_resolved, money, order_vars, service, user_events
 from actions.second_factor import ActingOrderAction
 from orders.service import Order
 

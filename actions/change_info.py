@@ -8,7 +8,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import policy
-from actions.common import OrderAction, answer_text, ask_resolved, order_vars, service
+from actions.acting import OrderAction
+from actions.common import answer_text, ask_resolved, order_vars, service
 from actions.second_factor import ActingOrderAction
 from orders.service import Order
 

@@ -8,7 +8,8 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import policy
-from actions.common import OrderAction, ask_resolved, order_vars, service, summary, user_events
+from actions.acting import OrderAction
+from actions.common import ask_resolved, order_vars, service, summary, user_events
 from orders.service import Order
 
 COURIER_KEY = {"ride": "driver", "food": "rider", "parcel": "courier"}

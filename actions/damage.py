@@ -8,7 +8,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import policy
-from actions.common import OrderAction, answer_text, ask_resolved, handoff, money, order_vars, service, summary
+from actions.acting import OrderAction
+from actions.common import answer_text, ask_resolved, handoff, money, order_vars, service, summary
 from actions.second_factor import ActingOrderAction
 from orders.service import Order
 from core.text import to_simplified

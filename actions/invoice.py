@@ -7,7 +7,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import OrderAction, ask_resolved, money, order_vars, service
+from actions.acting import OrderAction
+from actions.common import ask_resolved, money, order_vars, service
 from actions.second_factor import ActingOrderAction
 from orders.service import Order
 from orders.validation import normalise_email

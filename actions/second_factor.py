@@ -32,7 +32,8 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import policy
-from actions.common import OrderAction, current_order, handoff, service, signed_in_phone, summary
+from actions.acting import OrderAction
+from actions.common import current_order, handoff, service, signed_in_phone, summary
 from orders.service import Order
 from core.text import to_simplified
 

@@ -16,7 +16,7 @@ import yaml
 from kefu_check.baseline import Comparison, EvalResults, compare, load_baseline, results_from_reports, save_baseline
 from kefu_check.entities import write_entity_report
 from kefu_check.findings import Finding, StageResult, relative
-from kefu_check.lint import strip_annotations
+from kefu_check.sentences import strip_annotations
 from kefu_check.project import load_project
 from kefu_check.validate import rasa_env
 

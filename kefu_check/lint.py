@@ -22,21 +22,20 @@ Rules (ids as printed in ``[...]``):
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
-from core.text import to_simplified
+from kefu_check.nearcopy import iter_findings
+from kefu_check.sentences import normalise
 from kefu_check.agent_scripts import check_agent_scripts
 from kefu_check.findings import Finding
 from kefu_check.project import Example, Project, ResponseText, load_project
 from kefu_check.settings import LintSettings, load_settings
 
 _QUOTED = re.compile(r"“[^”]*”|「[^」]*」|『[^』]*』|‘[^’]*’|\"[^\"]*\"")
-_ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
 _SPACES = re.compile(r"\s+")
 _NI = re.compile("[你妳]")
 
@@ -61,22 +60,6 @@ def load_forbidden(root: Path) -> List[Forbidden]:
         elif isinstance(item, str) and item:
             phrases.append(Forbidden(item, "换一种积极的说法"))
     return sorted(phrases, key=lambda f: -len(f.phrase))
-
-
-def strip_annotations(text: str) -> str:
-    """``[京A12345](plate_number)`` → ``京A12345``."""
-    return _ANNOTATION.sub(lambda m: m.group(1), text)
-
-
-def normalise(text: str) -> str:
-    """The form under which two examples count as the same sentence.
-
-    Entity markup removed, width-folded (NFKC), Traditional→Simplified,
-    case-folded, spaces collapsed and trimmed.
-    """
-    plain = unicodedata.normalize("NFKC", strip_annotations(text))
-    plain = to_simplified(plain).casefold()
-    return _SPACES.sub(" ", plain).strip()
 
 
 def mask_quotes(text: str) -> str:
@@ -252,8 +235,6 @@ def run_lint(root: Path, project: Optional[Project] = None) -> List[Finding]:
     findings += check_intents(project, settings)
     findings += check_examples(project, settings)
     findings += check_agent_scripts(root, project.responses)
-    # here, not at the top: an import cycle (kefu_check.nearcopy builds on normalise() of this module)
-    from kefu_check.nearcopy import iter_findings
 
     findings += list(iter_findings(project))
     return findings

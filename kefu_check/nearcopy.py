@@ -33,7 +33,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 import yaml
 
 from kefu_check.findings import Finding
-from kefu_check.lint import normalise
+from kefu_check.sentences import normalise
 from kefu_check.project import Example, Project
 
 MIN_RATIO = 0.8
@@ -54,7 +54,7 @@ class EvalLine:
 
 
 def fold(text: str) -> str:
-    """The comparable form: :func:`kefu_check.lint.normalise`, letters, digits and emoji only."""
+    """The comparable form: :func:`kefu_check.sentences.normalise`, letters, digits and emoji only."""
     plain = normalise(text)
     return "".join(c for c in plain if not c.isascii() or not c.isdigit()
                    if unicodedata.category(c)[0] in "LN" or unicodedata.category(c) == "So")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import List, Set, Tuple
 
-from kefu_check.lint import mask_quotes, normalise, run_lint
+from kefu_check.lint import mask_quotes, run_lint
+from kefu_check.sentences import normalise
 from kefu_check.project import load_project
 from kefu_check.validate import parse_output
 

@@ -47,7 +47,7 @@ train: $(MODEL) ## Train the model, only when data, domain or config changed
 $(MODEL): $(TRAIN_INPUTS) $(INSTALLED)
 	@mkdir -p models
 	@start=$$(date +%s); \
-	$(RASA) train --domain domain --data data --config config.yml --out models --fixed-model-name kefu --quiet \
+	$(PY) -m kefu_check.train --domain domain --data data --config config.yml --out models --fixed-model-name kefu --quiet \
 	  && echo "trained in $$(( $$(date +%s) - start )) s"
 	@touch $@
 

@@ -17,7 +17,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 from kefu_check.findings import Finding, StageResult
 from kefu_check.project import Project, load_project
-from kefu_check.settings import load_settings
+from kefu_check.settings import LintSettings, load_settings
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _WARNING = re.compile(r"UserWarning: (.+)")
@@ -65,10 +65,13 @@ def _covered_by_linter(message: str, project: Project, exempt: List[str]) -> boo
     return covered_kind(message, exempt) is not None
 
 
-def _ignored(message: str, project: Project) -> bool:
+def ignored_by_settings(message: str, settings: LintSettings) -> bool:
     """A warning data/lint.yml's ``ignore`` lists as deliberate ({rule: rasa-validate, name: …})."""
-    settings = load_settings(project.root)
     return any(settings.ignored("rasa-validate", name) for name in _QUOTED_NAME.findall(message))
+
+
+def _ignored(message: str, project: Project) -> bool:
+    return ignored_by_settings(message, load_settings(project.root))
 
 
 def _locate(message: str, project: Project) -> Tuple[str, int]:

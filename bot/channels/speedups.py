@@ -182,7 +182,7 @@ def install() -> None:
     from rasa.core.actions.action import RemoteAction
     from rasa.core.processor import MessageProcessor
 
-    from bot.dialogue.graph_runner import PlainGraphRunner
+    from bot.dialogue.graph_runner import PlainGraphRunner  # here: imports Rasa's engine (heavy), as above
 
     _original_events_check = rasa.server.validate_events_in_request_body
     rasa.server.validate_events_in_request_body = _validate_events_in_request_body

@@ -138,12 +138,13 @@ def install(package: str = ACTION_PACKAGE) -> bool:
     if not enabled() or _original_init is not None:
         return _original_init is not None
     executor = executor_for(package)
-    logger.info("custom actions run in process (%s=1): %d actions", SETTING_ENV, len(executor.actions))
     original = _original_init = MessageProcessor.__init__
 
     def init(self: MessageProcessor, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)
         self.action_endpoint = local_endpoint(self.action_endpoint, executor)
+        # here, not in install(): Rasa's CLI sets up logging after install() ran
+        logger.info("custom actions run in process (%s=1): %d actions of %s", SETTING_ENV, len(executor.actions), package)
 
     MessageProcessor.__init__ = init  # type: ignore[method-assign]
     return True

@@ -20,6 +20,11 @@ tracker). Customers repeat themselves a lot (你好, 谢谢, 转人工, 好的),
 parse of recent texts is kept in a bounded LRU per loaded model; a reloaded
 model gets a new processor and so an empty cache. Hits are deep copies, so a
 caller changing its parse data cannot change the next customer's.
+
+Models are loaded with :class:`bot.dialogue.graph_runner.PlainGraphRunner`
+instead of Rasa's ``DaskGraphRunner``: the same nodes in dask's own order,
+without dask's per-call scheduling (every parse and every prediction).
+``KEFU_PLAIN_GRAPH_RUNNER=0`` keeps Rasa's runner.
 """
 from __future__ import annotations
 
@@ -47,6 +52,9 @@ except ImportError:  # pragma: no cover - pinned in requirements.txt; without it
 PARSE_CACHE_SIZE = 4096
 #: longer texts are rarely repeated word for word: not worth the memory
 PARSE_CACHE_MAX_CHARS = 120
+
+#: KEFU_PLAIN_GRAPH_RUNNER=0 keeps Rasa's dask runner for models loaded after install()
+PLAIN_RUNNER_ENV = "KEFU_PLAIN_GRAPH_RUNNER"
 
 _installed = False
 _original_parse: Optional[Callable[..., Dict[Text, Any]]] = None
@@ -169,13 +177,19 @@ def install() -> None:
     if _installed:
         return
     # here, not at the top: heavy (TensorFlow); install() runs inside the Rasa server only
+    import rasa.core.processor
     import rasa.server
     from rasa.core.actions.action import RemoteAction
     from rasa.core.processor import MessageProcessor
+
+    from bot.dialogue.graph_runner import PlainGraphRunner  # here: imports Rasa's engine (heavy), as above
 
     _original_events_check = rasa.server.validate_events_in_request_body
     rasa.server.validate_events_in_request_body = _validate_events_in_request_body
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     _original_parse = MessageProcessor._parse_message_with_graph
     MessageProcessor._parse_message_with_graph = _parse_message_with_graph  # type: ignore[method-assign]
+    if os.environ.get(PLAIN_RUNNER_ENV, "1").strip() != "0":
+        # the name MessageProcessor._load_model passes to rasa.engine.loader (inference only; training keeps dask)
+        rasa.core.processor.DaskGraphRunner = PlainGraphRunner  # type: ignore[misc]
     _installed = True

@@ -8,7 +8,9 @@ copy of the command line (what ``ps`` shows) never holds the secret.
 ``/proc/PID/environ`` is readable by the owner only.
 
 It also makes custom action calls retry while the action server restarts
-(bot/dialogue/action_retry.py).
+(bot/dialogue/action_retry.py) and, with ``KEFU_ACTIONS_IN_PROCESS=1``, runs
+Kefu's custom actions in this process instead of over HTTP
+(bot/dialogue/local_actions.py).
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from typing import List, Sequence
 
 from rasa.__main__ import main as rasa_cli_main
 
-from bot.dialogue import action_retry
+from bot.dialogue import action_retry, local_actions
 
 TOKEN_ENV = "KEFU_RASA_TOKEN"
 
@@ -49,6 +51,7 @@ def main() -> int:
         return 2
     sys.argv = ["rasa", *args]
     action_retry.install()  # custom actions retry while the action server restarts
+    local_actions.install()  # only with KEFU_ACTIONS_IN_PROCESS=1
     rasa_cli_main()
     return 0
 

@@ -5,6 +5,7 @@ import asyncio
 from typing import Any, Dict, Iterator
 
 import pytest
+import rasa.core.processor
 import rasa.server
 from jsonschema import ValidationError, validate
 from rasa.core.actions.action import RemoteAction
@@ -12,6 +13,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.processor import MessageProcessor
 
 from bot.channels import speedups
+from bot.dialogue.graph_runner import PlainGraphRunner
 from tests.model import agent
 
 VALID: Dict[str, Any] = {
@@ -63,6 +65,7 @@ def test_invalid_reply_fails_both_checks_with_rasas_message(reply: Dict[str, Any
 def installed() -> Iterator[None]:
     original_check, original_parse = RemoteAction._validate_action_result, MessageProcessor._parse_message_with_graph
     original_events = rasa.server.validate_events_in_request_body
+    original_runner = rasa.core.processor.DaskGraphRunner
     try:
         speedups.install()
         speedups.install()
@@ -71,6 +74,7 @@ def installed() -> Iterator[None]:
         RemoteAction._validate_action_result = original_check  # type: ignore[method-assign]
         MessageProcessor._parse_message_with_graph = original_parse  # type: ignore[method-assign]
         rasa.server.validate_events_in_request_body = original_events
+        rasa.core.processor.DaskGraphRunner = original_runner  # type: ignore[misc]
         speedups._installed = False
         speedups._original_parse = speedups._original_events_check = None
 
@@ -78,6 +82,7 @@ def installed() -> Iterator[None]:
 def test_install_replaces_rasas_check_once(installed: None) -> None:
     assert RemoteAction._validate_action_result is speedups._validate_action_result
     assert MessageProcessor._parse_message_with_graph is speedups._parse_message_with_graph
+    assert rasa.core.processor.DaskGraphRunner is PlainGraphRunner  # models loaded from now on
     assert speedups._original_parse is not speedups._parse_message_with_graph, "installed twice: it would call itself"
 
 

@@ -4,4 +4,7 @@
 - ``policies.CachedTEDPolicy`` (config.yml ``policies``): TED with an exact prediction cache.
 - ``nlg.KefuNLG`` (endpoints.yml ``nlg``): replies in the conversation's script.
 - ``action_retry``: installed by bot.runner.rasa_main; a restarting action server is retried.
+- ``graph_runner.PlainGraphRunner``: the inference graph in dask's order without dask's scheduler
+  (installed by bot.channels.speedups).
+- ``local_actions``: with ``KEFU_ACTIONS_IN_PROCESS=1``, Kefu's custom actions in Rasa's process.
 """

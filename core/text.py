@@ -73,6 +73,28 @@ def is_acknowledgement(text: str) -> bool:
     return bool(stripped) and len(stripped) <= 12 and bool(_ACKNOWLEDGEMENT.fullmatch(stripped))
 
 
+#: Latin-1 symbols (¤ ¦ § ¨ © ¬ ® ¯ ° ± ² ³ ´ µ ¶ · ¸ ¹ ¼ ½ ¾ ¿ × ÷) no language writes words with
+_BYTE_SYMBOLS = frozenset(chr(c) for c in range(0xA4, 0xC0) if chr(c) not in "«»") | {"×", "÷"}
+_OTHER_SCRIPTS = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
+
+def is_byte_noise(text: str) -> bool:
+    """Bytes shown as text (a file pasted, a broken encoding), not a message in any language.
+
+    Three or more, and at least a tenth, of the non-space characters are
+    control codes, private-use or replacement characters, or Latin-1 symbols
+    that no language spells words with. French, German or Vietnamese
+    (accented letters), emoji and « guillemets » are not noise; anything
+    with Chinese, kana or hangul is a message.
+    """
+    if _OTHER_SCRIPTS.search(text):
+        return False
+    chars = [c for c in text if not c.isspace()]
+    odd = sum(1 for c in chars
+              if c in _BYTE_SYMBOLS or c == "\ufffd" or unicodedata.category(c) in ("Cc", "Co", "Cn"))
+    return odd >= 3 and odd * 10 >= len(chars)
+
+
 def script_of(text: str) -> Optional[str]:
     """'hant' when ``text`` is written in Traditional, 'hans' in Simplified,
     None when it is both or neither (好的, numbers, e-mail, emoji)."""

@@ -19,5 +19,27 @@ def agent() -> Any:
     return Agent.load(str(MODEL))
 
 
+@lru_cache(maxsize=1)
+def acting_agent() -> Any:
+    """The model with Kefu's custom actions run in this process (no action server needed).
+
+    The same rasa_sdk executor the action server serves, behind
+    bot/dialogue/local_actions.py's endpoint, so a reply that comes from a
+    custom action (action_fallback, the flows) is there as in the running
+    stack. Use it where a test asserts what the customer reads.
+    """
+    # imported here, not at the top: loading Rasa and the action package costs seconds, and
+    # tests that only read this module's MODEL path should not pay for it
+    from rasa.core.agent import Agent
+    from rasa.utils.endpoints import EndpointConfig
+
+    from bot.dialogue.local_actions import InProcessActionEndpoint, executor_for
+
+    if not MODEL.exists():
+        raise RuntimeError(f"{MODEL} missing: run `make train` (make test does it)")
+    endpoint = InProcessActionEndpoint(EndpointConfig("http://in-process/webhook"), executor_for())
+    return Agent.load(str(MODEL), action_endpoint=endpoint)
+
+
 def parse(text: str) -> Dict[str, Any]:
     return asyncio.run(agent().parse_message(text))

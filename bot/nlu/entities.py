@@ -19,7 +19,7 @@ from rasa.shared.nlu.constants import ENTITIES
 from rasa.shared.nlu.training_data.message import Message
 
 from core.patterns import CN_DIGITS, load_spec
-from core.text import is_acknowledgement
+from core.text import is_acknowledgement, is_byte_noise
 
 
 
@@ -194,6 +194,10 @@ class NumberAwareFallback(GraphComponent):
         for message in messages:
             if str(message.get("text") or "").startswith("/"):
                 continue  # a button's payload says what it means
+            if is_byte_noise(str(message.get("original_text") or message.get("text") or "")):
+                # bytes pasted as text: nonsense (out_of_scope), not an order detail or a thank-you
+                message.set("intent", {"name": "out_of_scope", "confidence": 1.0}, add_to_output=True)
+                continue
             if is_keyboard_mash(str(message.get("text") or "")):
                 # "zxcvb": nonsense (out_of_scope in the intent contract); the classifier's
                 # guess would start a flow

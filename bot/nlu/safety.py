@@ -37,6 +37,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from core.paths import SAFETY_LEXICON_FILE
 from core.safety_lexicon import GREET_INTENT, SafetyLexicon
+from core.text import is_byte_noise
 
 SAFETY_INTENT = "report_safety"
 FOREIGN_INTENT = "foreign_language"
@@ -124,7 +125,7 @@ class SafetyNet(GraphComponent):
                 by_emoji = self.lexicon.emoji_intent(text)
                 if by_emoji:
                     _force(message, by_emoji)
-                elif is_foreign(text, intent):
+                elif is_foreign(text, intent) and not is_byte_noise(str(message.get("original_text") or text)):
                     _force(message, FOREIGN_INTENT)
                 continue
             message.set("safety", {"cues": cues[:10], "situation": self.lexicon.situation(text),

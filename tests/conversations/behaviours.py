@@ -59,6 +59,7 @@ BEHAVIOURS: Dict[str, str] = {
     # unclear input
     "unclear_emoji": "a greeting emoji is a greeting, a crying one gets empathy",
     "unclear_third": "the third unclear message in a row offers a person",
+    "bad_input": "bytes, markup, control codes or a huge message get a polite reply, never silence or a guess",
     "foreign_language": "English or Japanese gets a polite Chinese answer and a way forward",
     "empty_first": "an empty first message gets the greeting",
     # more than one problem

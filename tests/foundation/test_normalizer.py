@@ -6,7 +6,11 @@ import asyncio
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.shared.core.events import UserUttered
 
-from core.text import normalize
+import random
+
+import pytest
+
+from core.text import is_byte_noise, normalize
 from tests.model import agent, parse
 
 
@@ -50,3 +54,25 @@ def test_digit_slang_goodbye_is_understood_but_numbers_stay_numbers() -> None:
         assert normalize(number)[0] == number
     assert parse("886")["intent"]["name"] == "goodbye"
     assert parse("88")["intent"]["name"] == "goodbye"
+
+
+@pytest.mark.parametrize("seed", range(50))
+def test_bytes_shown_as_text_are_noise_and_understood_as_nothing(seed: int) -> None:
+    blob = random.Random(seed).randbytes(64).decode("latin-1")
+    assert is_byte_noise(blob)
+    # not an order detail, a thank-you or a foreign language: the polite out-of-scope answer
+    assert parse(blob)["intent"]["name"] == "out_of_scope"
+
+
+@pytest.mark.parametrize("text", [
+    "Où est ma commande? Je l'ai payée hier « vite »",
+    "Đơn hàng của tôi đâu rồi? Tôi đã đợi 2 tiếng",
+    "Wo ist meine Bestellung? Ich warte seit zwei Stunden, 12,50 €",
+    "😭😭😭😭😭😭😭😭😭😭",
+    "我的订单 ¥25.5 ×2 到哪了 ©®°",
+    "Price: $12 × 3 = $36",
+    "",
+])
+def test_real_messages_in_any_language_are_not_noise(text: str) -> None:
+    assert not is_byte_noise(text)
+

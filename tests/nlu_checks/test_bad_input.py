@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
+import random
 from typing import List
 
 import pytest
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
-from tests.model import agent, parse
+from tests.model import acting_agent, parse
 
 BAD_INPUTS = {
     "empty": "",
@@ -18,7 +18,8 @@ BAD_INPUTS = {
     "control characters": "\x00\x07\x1b[31m\x7f",
     "html": "<script>alert('x')</script>",
     "img onerror": "<img src=x onerror=alert(1)>",
-    "binary": os.urandom(64).decode("latin-1"),
+    # fixed seeds: the same bytes every run (os.urandom made this test pass or fail by chance)
+    **{f"binary {seed}": random.Random(seed).randbytes(64).decode("latin-1") for seed in range(6)},
     "english": "Hello, I would like to know the weather in Paris tomorrow",
     "japanese": "すみません、注文した商品がまだ届きません",
 }
@@ -26,7 +27,7 @@ BAD_INPUTS = {
 
 def replies(text: str, sender: str) -> List[str]:
     out = CollectingOutputChannel()
-    asyncio.run(agent().handle_message(UserMessage(text, out, sender)))
+    asyncio.run(acting_agent().handle_message(UserMessage(text, out, sender)))
     return [m.get("text") or "" for m in out.messages]
 
 
@@ -37,6 +38,8 @@ def test_bad_input_gets_a_polite_reply(name: str) -> None:
     joined = "".join(texts)
     assert "您" in joined, joined
     assert "Traceback" not in joined and "error" not in joined.lower()
+    if name.startswith("binary"):
+        assert "不客气" not in joined, joined  # noise is not a thank-you
 
 
 def test_markup_is_never_understood_as_a_request() -> None:

@@ -125,3 +125,16 @@ def notes(ticket_id: str) -> str:
 def customer_tickets(sender: str) -> str:
     """sorted set: ticket id -> created ms, every ticket of a conversation (the customer's history)."""
     return f"{PREFIX}customer_tickets:{sender}"
+
+
+#: Rasa's tracker store keeps each conversation at ``<prefix>tracker:<sender>`` (endpoints.yml's
+#: key_prefix ``kefu``); beside it a counter bumped by every write, ``<prefix>tracker_version:<sender>``,
+#: which lets a Rasa process trust the tracker it saved last instead of reading and replaying it
+#: again (bot/stores/tracker_cache.py). Not under ``…tracker:`` so Rasa's ``keys()`` and the
+#: stats never take it for a conversation.
+TRACKER_VERSION_SUFFIX = "_version:"
+
+
+def tracker_version(tracker_key_prefix: str, sender: str) -> str:
+    """The write counter of ``sender``'s tracker, for a store whose keys start ``tracker_key_prefix``."""
+    return tracker_key_prefix.rstrip(":") + TRACKER_VERSION_SUFFIX + sender

@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Dict, Iterator, List, Tuple
@@ -115,3 +116,27 @@ def test_complaint_reply_order():
         text = all_responses[f"utter_complaint_recorded_{order_type}"][0]["text"]
         assert text.index("确认") < text.index("工单") < text.index("回访")
     assert all("吗" in v["text"] for v in all_responses["utter_complaint_confirm"])
+
+
+_PLACEHOLDER = re.compile(r"(?<!\{)\{[^\n{}]+\}(?!\})")
+
+
+def test_button_payloads_render_to_what_the_bot_reads() -> None:
+    """A payload's JSON braces must not read as a {placeholder}: Rasa would log a traceback per
+    button and keep the text only by luck. Doubled braces render to the payload itself."""
+    from rasa.core.nlg.interpolator import interpolate  # Rasa's own filling; only this test needs it
+
+    checked = 0
+    for name, variants in responses().items():
+        for variant in variants:
+            for button in variant.get("buttons") or []:
+                raw = str(button.get("payload") or "")
+                assert not _PLACEHOLDER.search(raw), f"{name}: {raw} reads as a placeholder"
+                rendered = interpolate(raw, {})
+                intent, _, entities = rendered.partition("{")
+                assert re.fullmatch(r"/[a-z_]+", intent), (name, rendered)
+                if entities:
+                    assert isinstance(json.loads("{" + entities), dict), (name, rendered)
+                checked += 1
+    assert checked >= 5
+

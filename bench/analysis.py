@@ -64,10 +64,11 @@ def analysis(report: Report, kefu10: Optional[LoadResult], stock10: Optional[Loa
         out += [
             "- What would fix it: (1) more cores and one Sanic worker per core (the Redis lock store already makes that "
             "safe; throughput grew with workers above), with the load generator on another machine; (2) per-turn Rasa "
-            "overhead that no cache removes: the tracker store still deserialises and replays the whole conversation "
-            "on every retrieve (bot/stores/tracker_store.py only skips the replays on save), every custom action ships the "
-            "whole tracker to the action server and back, and Rasa runs its policy graph through dask for every "
-            "predicted action; shorter sessions (session expiry) bound the first two; (3) for messages the parse cache has "
+            "overhead that no cache removes yet: the policies rebuild the states of the whole conversation for every "
+            "predicted action (past_states / _create_states in the profile), every custom action ships the whole "
+            "tracker to the action server and back (KEFU_ACTIONS_IN_PROCESS=1 keeps it in process), and each save "
+            "serialises the whole tracker (the tracker cache, bot/stores/tracker_cache.py, removed the read and replay "
+            "on retrieve); shorter sessions (session expiry) bound all three; (3) for messages the parse cache has "
             "not seen, a cheaper NLU: DIET runs a TensorFlow graph per message (Rasa's per-message API cannot batch).",
             f"- 60 turns/s at 10 customers with p95 <= 100 ms means a turn in well under 100 ms while ten are in flight, "
             f"i.e. about 100 turns/s on 2 cores shared with the action server, Redis and locust: x{100 / kefu10.rps:.1f} "

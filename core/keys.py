@@ -1,4 +1,5 @@
-"""Every Redis key the handoff bridge uses, in one place.
+"""Every Redis key the handoff bridge uses, in one place; at the end, the tracker store's
+write counter (the one key here outside ``kefu:handoff:``).
 
 All keys share the ``kefu:handoff:`` prefix so the bridge never collides with
 Rasa's tracker and lock stores (prefix ``kefu``) on the same database.

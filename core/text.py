@@ -75,7 +75,8 @@ def is_acknowledgement(text: str) -> bool:
 
 #: Latin-1 symbols (¤ ¦ § ¨ © ¬ ® ¯ ° ± ² ³ ´ µ ¶ · ¸ ¹ ¼ ½ ¾ ¿ × ÷) no language writes words with
 _BYTE_SYMBOLS = frozenset(chr(c) for c in range(0xA4, 0xC0) if chr(c) not in "«»") | {"×", "÷"}
-_OTHER_SCRIPTS = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+#: kana, Han or hangul: a message in an East Asian script (never noise, never keyboard mash)
+CJK = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 
 def is_byte_noise(text: str) -> bool:
@@ -87,7 +88,7 @@ def is_byte_noise(text: str) -> bool:
     (accented letters), emoji and « guillemets » are not noise; anything
     with Chinese, kana or hangul is a message.
     """
-    if _OTHER_SCRIPTS.search(text):
+    if CJK.search(text):
         return False
     chars = [c for c in text if not c.isspace()]
     odd = sum(1 for c in chars

@@ -10,35 +10,45 @@ from core.paths import ROOT
 MODEL = ROOT / "models" / "kefu.tar.gz"
 
 
-@lru_cache(maxsize=1)
-def agent() -> Any:
+def load(**kwargs: Any) -> Any:
+    """A fresh ``Agent`` on the trained model (``kwargs`` as ``Agent.load`` takes them)."""
+    # imported here, not at the top: loading Rasa costs seconds, and tests that only read
+    # this module's MODEL path should not pay for it
     from rasa.core.agent import Agent
 
     if not MODEL.exists():
         raise RuntimeError(f"{MODEL} missing: run `make train` (make test does it)")
-    return Agent.load(str(MODEL))
+    return Agent.load(str(MODEL), **kwargs)
 
 
-@lru_cache(maxsize=1)
-def acting_agent() -> Any:
-    """The model with Kefu's custom actions run in this process (no action server needed).
+def in_process_actions() -> Any:
+    """An action endpoint that runs Kefu's custom actions in this process (no action server).
 
     The same rasa_sdk executor the action server serves, behind
-    bot/dialogue/local_actions.py's endpoint, so a reply that comes from a
-    custom action (action_fallback, the flows) is there as in the running
-    stack. Use it where a test asserts what the customer reads.
+    bot/dialogue/local_actions.py's endpoint.
     """
-    # imported here, not at the top: loading Rasa and the action package costs seconds, and
-    # tests that only read this module's MODEL path should not pay for it
-    from rasa.core.agent import Agent
+    # imported here, not at the top: the action package is loaded only by tests that run actions
     from rasa.utils.endpoints import EndpointConfig
 
     from bot.dialogue.local_actions import InProcessActionEndpoint, executor_for
 
-    if not MODEL.exists():
-        raise RuntimeError(f"{MODEL} missing: run `make train` (make test does it)")
-    endpoint = InProcessActionEndpoint(EndpointConfig("http://in-process/webhook"), executor_for())
-    return Agent.load(str(MODEL), action_endpoint=endpoint)
+    return InProcessActionEndpoint(EndpointConfig("http://in-process/webhook"), executor_for())
+
+
+@lru_cache(maxsize=1)
+def agent() -> Any:
+    return load()
+
+
+@lru_cache(maxsize=1)
+def acting_agent() -> Any:
+    """The model with Kefu's custom actions run in this process.
+
+    A reply that comes from a custom action (action_fallback, the flows) is
+    there as in the running stack. Use it where a test asserts what the
+    customer reads.
+    """
+    return load(action_endpoint=in_process_actions())
 
 
 def parse(text: str) -> Dict[str, Any]:

@@ -19,7 +19,7 @@ from rasa.shared.nlu.constants import ENTITIES
 from rasa.shared.nlu.training_data.message import Message
 
 from core.patterns import CN_DIGITS, load_spec
-from core.text import is_acknowledgement, is_byte_noise
+from core.text import CJK, is_acknowledgement, is_byte_noise
 
 
 
@@ -95,7 +95,6 @@ NOT_A_PROBLEM = {"out_of_scope", "foreign_language", "greet", "goodbye", "thank"
 
 
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 _BARE_SCORE = re.compile(r"\s*[1-5]\s*(?:分|星)?\s*[!！。.]*\s*")
 _VOWELS = set("aeiouy")
 
@@ -205,7 +204,7 @@ class NumberAwareFallback(GraphComponent):
                 continue
             intent = message.get("intent") or {}
             text = str(message.get("text") or "")
-            if intent.get("name") == "nlu_fallback" and not _CJK.search(text) and not _has_number(message):
+            if intent.get("name") == "nlu_fallback" and not CJK.search(text) and not _has_number(message):
                 # "alert('x')", control-code remnants, bytes: no language to ask to rephrase in;
                 # nonsense is out_of_scope in the intent contract (a polite answer, then the fallback steps)
                 message.set("intent", {"name": "out_of_scope", "confidence": float(intent.get("confidence") or 0)},

@@ -122,6 +122,17 @@ class TrackerCache:
             self.misses += 1
             return None
 
+    def miss(self, sender: str) -> None:
+        """Redis no longer holds what the entry holds (another writer, expiry, deletion): drop it, count a miss."""
+        with self._lock:
+            self._entries.pop(sender, None)
+            self.misses += 1
+
+    def hit(self) -> None:
+        """Count a hit served from an entry left in the cache (a last session split off it)."""
+        with self._lock:
+            self.hits += 1
+
     def drop(self, sender: str) -> None:
         with self._lock:
             self._entries.pop(sender, None)

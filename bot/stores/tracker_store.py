@@ -99,11 +99,7 @@ class KefuRedisTrackerStore(RedisTrackerStore):
         """The tracker this process saved last, if Redis's counter says it is still the stored one."""
         if self.cache.size <= 0:
             return None
-        if self._cached_for is not self.domain:  # a reloaded model: trackers are rebuilt with its slots
-            self.cache = TrackerCache(self.cache.size)
-            self._cached_for = self.domain
-            return None
-        entry = self.cache.peek(sender_id)
+        entry = self._current_cache().peek(sender_id)
         if entry is None:
             return None
         pipe = self.red.pipeline(transaction=False)
@@ -111,11 +107,11 @@ class KefuRedisTrackerStore(RedisTrackerStore):
         pipe.exists(self.key_prefix + sender_id)
         version, exists = pipe.execute()
         if version is None or not exists or int(version) != entry.version:
-            self.cache.take(sender_id, -1)  # written by another process, expired or deleted: a miss
+            self.cache.miss(sender_id)  # written by another process, expired or deleted
             return None
         if not fetch_all_sessions and not single_session(entry.tracker):
             # the last session is a new tracker; the whole one stays cached
-            self.cache.hits += 1
+            self.cache.hit()
             return mark(get_trackers_for_conversation_sessions(entry.tracker)[-1], entry.version, whole=False)
         tracker = self.cache.take(sender_id, entry.version)
         return mark(tracker, entry.version, whole=True) if tracker is not None else None
@@ -164,10 +160,14 @@ class KefuRedisTrackerStore(RedisTrackerStore):
 
     def _remember(self, tracker: DialogueStateTracker, version: int) -> None:
         mark(tracker, version, whole=True)
+        self._current_cache().put(tracker.sender_id, version, tracker)
+
+    def _current_cache(self) -> TrackerCache:
+        """The cache, emptied when the domain changed (a reloaded model: trackers are rebuilt with its slots)."""
         if self._cached_for is not self.domain:
             self.cache = TrackerCache(self.cache.size)
             self._cached_for = self.domain
-        self.cache.put(tracker.sender_id, version, tracker)
+        return self.cache
 
     @staticmethod
     def _extends(stored: Any, dialogue: Dict[str, Any]) -> bool:

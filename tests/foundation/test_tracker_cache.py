@@ -13,19 +13,16 @@ from urllib.parse import urlparse
 
 import pytest
 import redis
-from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.lock_store import InMemoryLockStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
-from rasa.utils.endpoints import EndpointConfig
 
-from bot.dialogue.local_actions import InProcessActionEndpoint, executor_for
 from bot.stores import tracker_cache
 from bot.stores.tracker_store import KefuRedisTrackerStore
 from tests.foundation.test_tracker_store import session
-from tests.model import MODEL
+from tests.model import in_process_actions, load
 
 
 def make_store(redis_url: str, size: int, monkeypatch: pytest.MonkeyPatch, domain: Any = None) -> KefuRedisTrackerStore:
@@ -192,8 +189,7 @@ def _without_ids(value: Any) -> Any:
 
 def _replay(redis_url: str, size: int, monkeypatch: pytest.MonkeyPatch) -> Tuple[List[List[str]], List[Any]]:
     """Every conversation through the trained model on Kefu's Redis store; replies and stored events."""
-    endpoint = InProcessActionEndpoint(EndpointConfig("http://in-process/webhook"), executor_for())
-    agent = Agent.load(str(MODEL), action_endpoint=endpoint, lock_store=InMemoryLockStore())
+    agent = load(action_endpoint=in_process_actions(), lock_store=InMemoryLockStore())
     store = make_store(redis_url, size, monkeypatch, agent.domain)
     agent.tracker_store = store
     agent.processor.tracker_store = store

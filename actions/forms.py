@@ -25,7 +25,7 @@ from actions.common import signed_in_phone as _signed_in_phone
 from actions.orders import status_response, status_variables
 from actions.selection import pick
 from orders.service import Order
-from orders.validation import normalise_phone, parse_identity
+from orders.validation import IdentityInput, normalise_phone, parse_identity
 from core.pii import mask_order, mask_phone
 from core.text import to_simplified
 
@@ -153,6 +153,10 @@ class ValidateIdentityForm(FormValidationAction):
                 dispatcher.utter_message(response="utter_identity_pick_narrowed", count=len(chosen))
                 return {"order_id": None, "candidate_orders": [o.order_id for o in chosen], "identity_reask": False}
             return self._pick_again(dispatcher, offered)
+        if _acknowledged(tracker, parsed):
+            # "好的" / "谢谢" after "not found, please check": the customer goes to look, not a failed attempt
+            dispatcher.utter_message(response="utter_identity_waiting")
+            return {"order_id": None, "identity_reask": True}
         return self._fail(dispatcher, tracker, PROBLEM_RESPONSES[parsed.problem or "missing"], digits=parsed.digits)
 
     def _other_type(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[Dict[Text, Any]]:
@@ -238,6 +242,19 @@ class ValidateIdentityForm(FormValidationAction):
             }
         dispatcher.utter_message(response=response, **variables)
         return {"order_id": None, "identity_attempts": attempts, "identity_reask": True}
+
+
+#: intents that only acknowledge the bot's last line (INTENTS.md)
+ACK_INTENTS = frozenset({"thank", "affirm"})
+
+
+def _acknowledged(tracker: Tracker, parsed: IdentityInput) -> bool:
+    """A bare 好的 / 谢谢 / 明白了 with no digits at all: the customer is going to look the number up."""
+    ranking = [i.get("name") for i in tracker.latest_message.get("intent_ranking") or [] if i.get("name") != "nlu_fallback"]
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    if intent == "nlu_fallback" and ranking:  # 好的,解决了: below the threshold, but the best guess is an acknowledgement
+        intent = ranking[0]
+    return intent in ACK_INTENTS and parsed.problem in (None, "missing") and not parsed.digits
 
 
 class ActionAskOrderId(Action):

@@ -1,6 +1,7 @@
 """Order status in plain words: where it is and when it arrives."""
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Tracker
@@ -10,6 +11,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import policy
 from actions.acting import OrderAction
 from actions.common import ask_resolved, order_vars, service
+from actions.refunds import say_refund_in_progress
+from core.text import to_simplified
 from orders.service import Order
 
 RESPONSES = {
@@ -59,6 +62,14 @@ def status_variables(order: Order) -> Dict[str, Any]:
     return variables
 
 
+#: a status question about the money rather than the order (那钱多久能到账, 款什么时候退回来)
+MONEY_WORDS = re.compile(r"钱|款|到账|退回|refund", re.IGNORECASE)
+
+
+def asks_about_money(tracker: Tracker) -> bool:
+    return bool(MONEY_WORDS.search(to_simplified(str(tracker.latest_message.get("text") or ""))))
+
+
 def status_response(order: Order) -> str:
     """The status reply for ``order``'s type and state."""
     fallback = "utter_status_cancelled" if order.status == "cancelled" else "utter_status_generic"
@@ -70,6 +81,9 @@ class ActionOrderStatus(OrderAction):
         return "action_order_status"
 
     def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[EventType]:
+        if asks_about_money(tracker) and say_refund_in_progress(dispatcher, order):
+            # "那钱多久能到账" after a refund: where the money is, not where the order is
+            return ask_resolved()
         dispatcher.utter_message(response=status_response(order), **status_variables(order))
         late = policy.late_minutes(order, service().now())
         if late > 0 and order.status not in ("delivered", "completed", "cancelled"):

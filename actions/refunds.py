@@ -37,6 +37,21 @@ def _refused(dispatcher: CollectingDispatcher, order: Order, decision: policy.Re
     return None
 
 
+def say_refund_in_progress(dispatcher: CollectingDispatcher, order: Order) -> bool:
+    """Where the order's open refund is (amount, when, arrival) and was it solved; False if none is open."""
+    open_refunds = [r for r in service().refunds_for_order(order.order_id) if r.status == "processing"]
+    if not open_refunds:
+        return False
+    refund = open_refunds[-1]
+    dispatcher.utter_message(
+        response="utter_refund_in_progress", refund_id=refund.record_id, refund_amount=money(refund.amount),
+        created_time=f"{refund.created_at:%m-%d %H:%M}", arrival_days=policy.refund_arrival_days(),
+        **order_vars(order),
+    )
+    dispatcher.utter_message(response="utter_ask_resolved")
+    return True
+
+
 class ActionRefundCheck(OrderAction):
     def name(self) -> Text:
         return "action_refund_check"
@@ -46,15 +61,7 @@ class ActionRefundCheck(OrderAction):
         if order.status == "payment_failed":
             # money taken for an order that never went through: the payment check refunds it
             return [SlotSet("current_flow", "payment"), FollowupAction("action_payment_check")]
-        open_refunds = [r for r in svc.refunds_for_order(order.order_id) if r.status == "processing"]
-        if open_refunds:
-            refund = open_refunds[-1]
-            dispatcher.utter_message(
-                response="utter_refund_in_progress", refund_id=refund.record_id, refund_amount=money(refund.amount),
-                created_time=f"{refund.created_at:%m-%d %H:%M}", arrival_days=policy.refund_arrival_days(),
-                **order_vars(order),
-            )
-            dispatcher.utter_message(response="utter_ask_resolved")
+        if say_refund_in_progress(dispatcher, order):
             return ask_resolved()
         decision = policy.refund_decision(order, svc.now())
         refused = _refused(dispatcher, order, decision)

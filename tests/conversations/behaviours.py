@@ -21,6 +21,7 @@ BEHAVIOURS: Dict[str, str] = {
     "number_in_sentence": "a number inside a sentence that names the problem",
     "number_formats": "+86, dashes, spaces, full-width digits",
     "number_not_reasked": "a number given once is never asked for again",
+    "ack_during_check": "好的/谢谢/明白了 after a number was not found: no failed attempt, no hand-over; the next wrong number still counts",
     # the second factor before acting for an anonymous customer (issue 12)
     "second_factor": "refund/cancel/address/invoice/claim: last four phone digits or surname first; never for signed-in customers",
     # the answer to the bot's own question wins

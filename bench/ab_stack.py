@@ -7,7 +7,9 @@ same model and channel, locust rounds interleaved A, B, B, A, A, B, ...
 Both stacks are up for the whole run (the idle one costs almost no CPU), so
 the rounds see the same machine; the medians of each side and their ratio
 (B over A) are printed. The stack is the product's (bench/credentials_stock.yml
-also opens the stock REST channel, ``--path`` chooses).
+also opens the stock REST channel, ``--path`` chooses). ``--stock-a`` makes A
+stock Rasa (bench/stock_stack.py) on B's Redis and data, through its REST
+channel: issue 17's ratio.
 """
 from __future__ import annotations
 
@@ -17,13 +19,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Union
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # `python bench/ab_stack.py` puts bench/ on the path, not the project
 
 from bench.base import Report  # noqa: E402
 from bench.measure import locust, warm_up  # noqa: E402
+from bench.stock_stack import StockStack  # noqa: E402
 from bot.runner.stack_process import StackProcess  # noqa: E402
 
 
@@ -37,6 +40,12 @@ def _pairs(items: List[str]) -> Dict[str, str]:
     return out
 
 
+def _name(args: argparse.Namespace, side: str) -> str:
+    if side == "A" and args.stock_a:
+        return "stock Rasa"
+    return " ".join(args.a if side == "A" else args.b) or "defaults"
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--a", action="append", default=[], help="NAME=VALUE for stack A (repeatable)")
@@ -45,21 +54,27 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--rounds", type=int, default=6, help="rounds per side")
     parser.add_argument("--path", default="/webhooks/kefu/webhook")
+    parser.add_argument("--stock-a", action="store_true", help="A is stock Rasa beside stack B (--a is ignored)")
     args = parser.parse_args(argv)
     report = Report(started=time.strftime("%Y-%m-%d %H:%M"), command="ab_stack", load_before=(0.0, 0.0, 0.0))
     levels = [int(u) for u in args.users.split(",")]
     results: Dict[int, Dict[str, list]] = {users: {"A": [], "B": []} for users in levels}
     with tempfile.TemporaryDirectory(prefix="kefu-ab-") as tmp:
-        stacks: Dict[str, StackProcess] = {}
+        stacks: Dict[str, Union[StackProcess, StockStack]] = {}
+        paths = {"A": "/webhooks/rest/webhook" if args.stock_a else args.path, "B": args.path}
         try:
-            for side, extra in (("A", _pairs(args.a)), ("B", _pairs(args.b))):
-                stacks[side] = StackProcess(StackProcess.free_env(
-                    Path(tmp) / side, SANIC_WORKERS="1", KEFU_CREDENTIALS="bench/credentials_stock.yml", **extra))
-                warm_up(stacks[side], {"kefu": args.path})
+            for side, extra in (("B", _pairs(args.b)), ("A", _pairs(args.a))):
+                if side == "A" and args.stock_a:
+                    assert isinstance(stacks["B"], StackProcess)
+                    stacks[side] = StockStack(stacks["B"], Path(tmp) / "stock")
+                else:
+                    stacks[side] = StackProcess(StackProcess.free_env(
+                        Path(tmp) / side, SANIC_WORKERS="1", KEFU_CREDENTIALS="bench/credentials_stock.yml", **extra))
+                warm_up({side: (stacks[side].url("rasa"), paths[side])})
             order = ["A", "B", "B", "A"] * ((args.rounds + 1) // 2)
             for users in levels:
                 for index, side in enumerate(order[: 2 * args.rounds]):
-                    result = locust(report, stacks[side].url("rasa"), args.path, users, args.seconds, side)
+                    result = locust(report, stacks[side].url("rasa"), paths[side], users, args.seconds, side)
                     results[users][side].append(result)
                     print(f"{users:3} customers, round {index + 1:2} {side}: {result.rps:6.1f} turns/s p50 {result.p50:5.0f} "
                           f"p95 {result.p95:5.0f} ms errors {result.failures}", flush=True)
@@ -70,7 +85,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         med = {side: {k: statistics.median(getattr(r, k) for r in rs) for k in ("rps", "p50", "p95")}
                for side, rs in results[users].items()}
         for side in ("A", "B"):
-            print(f"{users:3} customers, {side} ({' '.join(args.a if side == 'A' else args.b) or 'defaults'}): median "
+            print(f"{users:3} customers, {side} ({_name(args, side)}): median "
                   f"{med[side]['rps']:.1f} turns/s, p50 {med[side]['p50']:.0f} ms, p95 {med[side]['p95']:.0f} ms, "
                   f"errors {sum(r.failures for r in results[users][side])}")
         print(f"{users:3} customers, B/A: turns/s x{med['B']['rps'] / med['A']['rps']:.2f}, "

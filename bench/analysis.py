@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from typing import List, Optional, Tuple
 
-from bench.base import KEFU, PAIRED_SECONDS, STOCK, TARGET_OVERHEAD, TARGET_P95_MS, TARGET_RPS, LoadResult, Report, get_in
+from bench.base import KEFU, PAIRED_SECONDS, STOCK, STOCK_RASA, TARGET_OVERHEAD, TARGET_P95_MS, TARGET_RPS, LoadResult, Report, get_in
 from bench.conversations import repeat_share
 from bench.hotspots import CATEGORIES
 
@@ -21,6 +21,15 @@ def paired_overhead(report: Report) -> Optional[Tuple[float, float, int]]:
         return None
     k50, k95 = statistics.median(r.p50 for r in kefu), statistics.median(r.p95 for r in kefu)
     return k50 / s50 - 1, k95 / s95 - 1, min(len(kefu), len(stock))
+
+
+def stock_ratio(report: Report) -> Optional[Tuple[float, int]]:
+    """(Kefu turns/s over stock Rasa's, rounds per side) from the alternating ratio rounds, or None."""
+    kefu = [r.rps for r in report.ratio if r.channel == KEFU]
+    stock = [r.rps for r in report.ratio if r.channel == STOCK_RASA]
+    if not kefu or not stock or not statistics.median(stock):
+        return None
+    return statistics.median(kefu) / statistics.median(stock), min(len(kefu), len(stock))
 
 
 def repeat_note() -> str:

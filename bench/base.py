@@ -13,7 +13,10 @@ BENCH = ROOT / "bench"
 PY = sys.executable
 VENV_BIN = Path(PY).parent
 KEFU = "Kefu channel"
-STOCK = "stock REST (baseline)"
+#: Rasa's stock REST channel on Kefu's stack (Kefu's stores and speed-ups): the channel-overhead baseline
+STOCK = "stock REST, Kefu stack"
+#: stock Rasa (bench/stock_stack.py: Rasa's stores, rasa_sdk's action server, REST channel): issue 17's baseline
+STOCK_RASA = "stock Rasa (baseline)"
 
 # Targets from the issues (ms, replies/s, MiB).
 TARGET_P95_MS = 100.0
@@ -21,11 +24,18 @@ TARGET_RPS = 60.0
 TARGET_OVERHEAD = 0.10
 #: stock, Kefu, Kefu, stock, stock, Kefu: drift in the run (Redis growing, caches warming) cancels out
 PAIRED_ORDER = (STOCK, KEFU, KEFU, STOCK, STOCK, KEFU)
+#: the same for Kefu against stock Rasa (the throughput ratio of issue 17)
+RATIO_ORDER = (STOCK_RASA, KEFU, KEFU, STOCK_RASA, STOCK_RASA, KEFU)
 PAIRED_SECONDS = 12
 TARGET_RASA_MIB = 1.5 * 1024
 TARGET_ESCALATION_P99 = 50.0
 TARGET_AGENT_P99 = 100.0
 TARGET_CLAIMS = 1000.0
+# Issue 17 (performance).
+TARGET_STOCK_RATIO = 2.0
+TARGET_P95_RATIO_MS = 150.0
+TARGET_SINGLE_P50_MS = 25.0
+TARGET_WORKER_SCALE = 1.7
 
 @dataclass
 class LoadResult:
@@ -56,6 +66,12 @@ class Report:
     commands: List[str] = field(default_factory=list)
     #: alternating stock / Kefu rounds at 10 customers, for the channel-overhead target
     paired: List[LoadResult] = field(default_factory=list)
+    #: alternating stock Rasa / Kefu rounds at 10 customers, for the throughput ratio
+    ratio: List[LoadResult] = field(default_factory=list)
+    #: seconds of a fixed pure-Python loop (bench/measure.host_speed): how fast this host is today
+    host_seconds: float = 0.0
+    #: whether one scripted conversation got the same replies from stock Rasa and from Kefu
+    same_replies: str = ""
     locust_runs: int = 0
 
 

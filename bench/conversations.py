@@ -5,7 +5,8 @@ Multi-turn, with real order look-ups against the seeded demo database
 Every conversation is drawn from a seeded generator: five flows, several
 wordings per step, the customer's own order or phone number (a demo one, so
 the look-up finds it, or, for order status, an unknown one, so it does not),
-fillers, punctuation and emoji. The flows end with the customer satisfied:
+fillers, punctuation and emoji; an unknown number is followed by the right
+one. The flows end with the customer satisfied:
 the benchmark measures the bot, and conversations that go to a person are
 measured by bench/handoff_bench.py. Short formulaic messages (你好, 谢谢, 再见) repeat as
 they do in real chats; messages with numbers or descriptions mostly do not.
@@ -57,12 +58,20 @@ def _say(rng: random.Random, wordings: Sequence[str], **values: str) -> str:
     return rng.choice(FILLERS) + text + rng.choice(ENDINGS)
 
 
+def _corrected(order: str, known: Sequence[str], rng: random.Random) -> List[Turn]:
+    """An unknown number is not found: the customer sends the right one (a customer who gives up goes to a person)."""
+    if order in known:
+        return []
+    return [("order again", _say(rng, ("不好意思,是{o}", "打错了,{o}", "应该是{o}", "{o}"), o=rng.choice(known)))]
+
+
 def _food_status(rng: random.Random) -> List[Turn]:
     order = _food_order(rng)
     return [
         ("greet", rng.choice(GREETINGS)),
         ("status", _say(rng, ("我的外卖到哪了", "外卖怎么还没送到", "我点的饭到哪儿了", "查一下我的外卖", "骑手到哪了"))),
         ("order", _say(rng, ("订单号{o}", "{o}", "订单是{o}", "单号 {o}"), o=order)),
+        *_corrected(order, FOOD_ORDERS, rng),
         ("thank", rng.choice(THANKS)),
         ("bye", rng.choice(BYES)),
     ]
@@ -83,7 +92,8 @@ def _ride_delay(rng: random.Random) -> List[Turn]:
         ("greet", rng.choice(GREETINGS)),
         ("delay", _say(rng, ("司机怎么还没来,等了{m}分钟了", "等车等了{m}分钟司机还不到", "司机迟到{m}分钟了",
                              "叫的车{m}分钟了还没来"), m=minutes)),
-        ("order", _say(rng, ("{o}", "订单号{o}", "行程单号是{o}"), o=_ride_order(rng))),
+        ("order", _say(rng, ("{o}", "订单号{o}", "行程单号是{o}"), o=(order := _ride_order(rng)))),
+        *_corrected(order, RIDE_ORDERS, rng),
         ("affirm", rng.choice(AFFIRM)),
         ("bye", rng.choice(BYES)),
     ]

@@ -11,14 +11,15 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import httpx
 import psutil
 
-from bench.base import BENCH, KEFU, PY, ROOT, STOCK, VENV_BIN, LoadResult, Report
+from bench.base import BENCH, KEFU, PY, ROOT, STOCK, STOCK_RASA, VENV_BIN, LoadResult, Report
 # the conversations, not the locustfile: importing locust patches the standard library with gevent
-from bench.conversations import CONVERSATIONS
+from bench.conversations import CONVERSATIONS, conversation
+from bench.stock_stack import StockStack, reply_texts
 from bot.runner.stack_process import StackProcess
 
 
@@ -70,7 +71,7 @@ def _tree_memory(proc: psutil.Process) -> Tuple[float, float]:
 class MemorySampler:
     """Peak RSS and PSS per service while loads run."""
 
-    def __init__(self, stack: StackProcess) -> None:
+    def __init__(self, stack: "StackProcess | StockStack") -> None:
         self.procs = stack.processes()
         self.peak: Dict[str, Dict[str, float]] = {name: {"rss": 0.0, "pss": 0.0} for name in self.procs}
         self._stop = threading.Event()
@@ -93,7 +94,7 @@ class MemorySampler:
         self._thread.join()
 
 
-def memory_now(stack: StackProcess) -> Dict[str, Dict[str, float]]:
+def memory_now(stack: "StackProcess | StockStack") -> Dict[str, Dict[str, float]]:
     out = {}
     for name, proc in stack.processes().items():
         rss, pss = _tree_memory(proc)
@@ -103,12 +104,19 @@ def memory_now(stack: StackProcess) -> Dict[str, Dict[str, float]]:
 
 # ---- stack ---------------------------------------------------------------------------------------
 
-def channel_paths(stack: StackProcess) -> Dict[str, str]:
-    paths = {STOCK: "/webhooks/rest/webhook"}
-    probe = httpx.get(stack.url("rasa") + "/webhooks/kefu/", timeout=5)
+Target = Tuple[str, str]  # (base URL, webhook path)
+
+
+def channel_targets(stack: StackProcess, stock: Optional[StockStack] = None) -> Dict[str, Target]:
+    """{channel label: (base URL, path)}: the stock REST and Kefu channels on Kefu's stack, and stock Rasa's."""
+    base = stack.url("rasa")
+    targets = {STOCK: (base, "/webhooks/rest/webhook")}
+    probe = httpx.get(base + "/webhooks/kefu/", timeout=5)
     if probe.status_code == 200:
-        paths[KEFU] = "/webhooks/kefu/webhook"
-    return paths
+        targets[KEFU] = (base, "/webhooks/kefu/webhook")
+    if stock is not None:
+        targets[STOCK_RASA] = (stock.url("rasa"), "/webhooks/rest/webhook")
+    return targets
 
 
 def start_stack(tmp: Path, workers: int) -> Tuple[StackProcess, float]:
@@ -118,13 +126,51 @@ def start_stack(tmp: Path, workers: int) -> Tuple[StackProcess, float]:
     return stack, time.monotonic() - started
 
 
-def warm_up(stack: StackProcess, paths: Dict[str, str]) -> None:
+def start_stock(stack: StackProcess, tmp: Path) -> Tuple[StockStack, float]:
+    """Stock Rasa (bench/stock_stack.py) on ``stack``'s Redis and data."""
+    started = time.monotonic()
+    stock = StockStack(stack, tmp / "stock")
+    return stock, time.monotonic() - started
+
+
+def warm_up(targets: Dict[str, Target]) -> None:
     """One conversation per channel, so first-call costs (TF graph tracing) are not measured."""
-    with httpx.Client(base_url=stack.url("rasa"), timeout=60) as http:
-        for path in paths.values():
+    with httpx.Client(timeout=60) as http:
+        for label, (base, path) in targets.items():
             for index, script in enumerate(CONVERSATIONS):
                 for _step, text in script:
-                    http.post(path, json={"sender": f"warm-{index}-{path[10:14]}", "message": text})
+                    http.post(base + path, json={"sender": f"warm-{index}-{label[:5]}", "message": text})
+
+
+def same_replies(targets: Dict[str, Target], seeds: int = 12) -> str:
+    """Whether generated conversations get the same reply texts on every channel: the baseline answers alike."""
+    channels = list(targets)
+    differing = []
+    with httpx.Client(timeout=60) as http:
+        for seed in range(seeds):
+            texts = [text for _step, text in conversation(seed)]
+            answers = {label: reply_texts(base, path, f"same-{seed}-{label[:5]}", texts, http)
+                       for label, (base, path) in targets.items()}
+            if any(answers[label] != answers[channels[0]] for label in channels[1:]):
+                differing.append(seed)
+    if differing:
+        return f"{len(differing)} of {seeds} conversations got different replies (seeds {differing})"
+    return f"all {seeds} conversations got the same replies on {', '.join(channels)}"
+
+
+def host_speed() -> float:
+    """Seconds of a fixed pure-Python loop (10 million additions), best of 3: how fast this host runs today.
+
+    Figures compare only within one run; this line says whether a run's host was slow.
+    """
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        total = 0
+        for i in range(10_000_000):
+            total += i
+        best = min(best, time.perf_counter() - start)
+    return best
 
 
 # ---- timings -------------------------------------------------------------------------------------

@@ -8,9 +8,10 @@ from typing import Any, Dict, List, Optional
 
 import psutil
 
-from bench.analysis import analysis, paired_overhead, repeat_note
-from bench.base import (KEFU, PAIRED_SECONDS, STOCK, TARGET_AGENT_P99, TARGET_CLAIMS, TARGET_ESCALATION_P99,
-                        TARGET_OVERHEAD, TARGET_P95_MS, TARGET_RASA_MIB, TARGET_RPS, Report, get_in)
+from bench.analysis import analysis, paired_overhead, repeat_note, stock_ratio
+from bench.base import (KEFU, PAIRED_SECONDS, STOCK, STOCK_RASA, TARGET_AGENT_P99, TARGET_CLAIMS, TARGET_ESCALATION_P99,
+                        TARGET_OVERHEAD, TARGET_P95_MS, TARGET_P95_RATIO_MS, TARGET_RASA_MIB, TARGET_RPS,
+                        TARGET_SINGLE_P50_MS, TARGET_STOCK_RATIO, TARGET_WORKER_SCALE, Report, get_in)
 
 
 def plot(report: Report, path: Path) -> None:
@@ -21,7 +22,8 @@ def plot(report: Report, path: Path) -> None:
 
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.2))
     styles = {STOCK: "tab:gray", KEFU: "tab:blue"}
-    for (channel, workers), colour in [((STOCK, 1), "tab:gray"), ((KEFU, 1), "tab:blue"), ((KEFU, 2), "tab:green")]:
+    for (channel, workers), colour in [((STOCK_RASA, 1), "black"), ((STOCK, 1), "tab:gray"), ((KEFU, 1), "tab:blue"),
+                                       ((KEFU, 2), "tab:green")]:
         rows = sorted((r for r in report.loads if r.channel == channel and r.workers == workers), key=lambda r: r.users)
         if not rows:
             continue
@@ -69,6 +71,8 @@ def write(report: Report, path: Path) -> str:
         f"- Machine: {os.cpu_count()} cores ({platform.processor() or platform.machine()}), {mem:.1f} GiB RAM, "
         f"{platform.platform()}, Python {platform.python_version()}",
         f"- Load average before the run (1/5/15 min): {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}",
+        f"- Host speed: a pure-Python loop of 10 million additions took {report.host_seconds:.2f} s (best of 3). This host's "
+        "speed has varied about threefold between days, so compare figures within one run only.",
         "- Everything (Redis, action server, Rasa, bridge, locust, redis-benchmark) on this one machine, 127.0.0.1 only;",
         "  the load generator shares the 2 cores with the stack it measures.",
         "",
@@ -97,6 +101,7 @@ def write(report: Report, path: Path) -> str:
         if key.endswith(":rasa") and v.get("peak_rss"):
             lines.append(f"| Rasa server memory under load <= 1.5 GB ({key.split(':')[0]}) | peak RSS {v['peak_rss']:.0f} MiB, "
                          f"PSS {v['peak_pss']:.0f} MiB | {_verdict(v['peak_pss'] <= TARGET_RASA_MIB)} (by PSS) |")
+    lines += _issue17_targets(report)
     esc = get_in(report.handoff, "escalation_to_agent_queue", "latency_ms", "p99")
     if esc is not None:
         lines.append(f"| escalation visible in the agent queue p99 <= 50 ms | p99 {esc:.1f} ms | {_verdict(esc <= TARGET_ESCALATION_P99)} |")
@@ -115,8 +120,10 @@ def write(report: Report, path: Path) -> str:
         "Simulated customers (bench/locustfile.py) hold multi-turn conversations with real order look-ups",
         "(greeting, order status with order numbers and phone numbers from the seeded demo database, delays,",
         "refunds, invoices, thanks, goodbye); a new conversation id each time. One *turn* is one customer",
-        "message and the bot's replies to it (one HTTP request). Both channels run on the same stack and model,",
-        "interleaved at each concurrency level.",
+        "message and the bot's replies to it (one HTTP request). Three channels, the same model, interleaved at each",
+        f"concurrency level: the {KEFU} and the {STOCK} (Rasa's `rest` channel on Kefu's stores and speed-ups) on Kefu's",
+        f"stack, and {STOCK_RASA}: `rasa run` with Rasa's RedisTrackerStore and RedisLockStore, templated NLG, no Kefu",
+        "speed-up, and rasa_sdk's own action server, on the same Redis and order database (bench/stock_stack.py).",
         "",
         "The wording is generated (bench/conversations.py: several phrasings per step, the customer's own",
         "order or phone number, known to the demo database or not, fillers, punctuation, emoji), and every",
@@ -132,10 +139,18 @@ def write(report: Report, path: Path) -> str:
         lines += ["", f"Channel overhead rounds (10 customers, 1 worker, {PAIRED_SECONDS} s each, in this order):", "",
                   "| round | channel | turns/s | p50 ms | p95 ms |", "|---|---|---|---|---|"]
         lines += [f"| {i} | {r.channel} | {r.rps:.1f} | {r.p50:.0f} | {r.p95:.0f} |" for i, r in enumerate(report.paired, 1)]
-    lines += ["", "Kefu channel against the stock REST channel (same model, same run; >1 means slower / more):", ""]
-    for users in sorted({r.users for r in report.loads}):
-        ours, base = one.get((KEFU, users, 1)), one.get((STOCK, users, 1))
-        if ours and base and base.p50 and base.p95 and base.rps:
+    if report.ratio:
+        lines += ["", f"Stock Rasa ratio rounds (10 customers, 1 worker, {PAIRED_SECONDS} s each, in this order):", "",
+                  "| round | channel | turns/s | p50 ms | p95 ms |", "|---|---|---|---|---|"]
+        lines += [f"| {i} | {r.channel} | {r.rps:.1f} | {r.p50:.0f} | {r.p95:.0f} |" for i, r in enumerate(report.ratio, 1)]
+    if report.same_replies:
+        lines += ["", f"Same replies on every channel (generated conversations sent to each before the load): {report.same_replies}."]
+    for base_label in (STOCK_RASA, STOCK):
+        rows = [(users, one.get((KEFU, users, 1)), one.get((base_label, users, 1))) for users in sorted({r.users for r in report.loads})]
+        rows = [(u, ours, base) for u, ours, base in rows if ours and base and base.p50 and base.p95 and base.rps]
+        if rows:
+            lines += ["", f"Kefu channel against {base_label} (same model, same run; >1 means slower / more):", ""]
+        for users, ours, base in rows:
             lines.append(f"- {users} customers: p50 ratio {ours.p50 / base.p50:.2f}, p95 ratio {ours.p95 / base.p95:.2f}, "
                          f"throughput ratio {ours.rps / base.rps:.2f}")
     w2 = sorted((r for r in report.loads if r.workers == 2), key=lambda r: r.users)
@@ -186,6 +201,31 @@ def write(report: Report, path: Path) -> str:
         text += "\n" + previous[previous.index(KEEP_MARKER):]
     path.write_text(text)
     return text
+
+
+def _issue17_targets(report: Report) -> List[str]:
+    """The target rows of issue 17 (performance against stock Rasa)."""
+    one = {(r.channel, r.users, r.workers): r for r in report.loads}
+    out = []
+    ratio = stock_ratio(report)
+    if ratio is not None:
+        value, rounds = ratio
+        out.append(f"| 1 worker, 10 customers: Kefu >= {TARGET_STOCK_RATIO:.1f}x stock Rasa's turns/s | x{value:.2f} (medians of "
+                   f"{rounds} alternating {PAIRED_SECONDS}-s rounds each) | {_verdict(value >= TARGET_STOCK_RATIO)} |")
+    kefu10 = one.get((KEFU, 10, 1))
+    if kefu10:
+        out.append(f"| 1 worker, 10 customers: p95 <= {TARGET_P95_RATIO_MS:.0f} ms | p95 {kefu10.p95:.0f} ms | "
+                   f"{_verdict(kefu10.p95 <= TARGET_P95_RATIO_MS)} |")
+    single = one.get((KEFU, 1, 1))
+    if single:
+        out.append(f"| 1 customer, whole stack: p50 <= {TARGET_SINGLE_P50_MS:.0f} ms | p50 {single.p50:.0f} ms | "
+                   f"{_verdict(single.p50 <= TARGET_SINGLE_P50_MS)} |")
+    for users in sorted({r.users for r in report.loads if r.workers == 2}):
+        w1, w2 = one.get((KEFU, users, 1)), one.get((KEFU, users, 2))
+        if w1 and w2 and w1.rps:
+            out.append(f"| 2 workers, {users} customers: >= {TARGET_WORKER_SCALE:.1f}x one worker's turns/s | x{w2.rps / w1.rps:.2f} "
+                       f"({w1.rps:.1f} -> {w2.rps:.1f}) | {_verdict(w2.rps / w1.rps >= TARGET_WORKER_SCALE)} |")
+    return out
 
 
 def _lat(d: Optional[Dict[str, Any]]) -> str:

@@ -26,16 +26,43 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # `python bench/run.py` puts bench/ on the path, not the project
 
-from bench.base import BENCH, KEFU, PAIRED_ORDER, PAIRED_SECONDS, STOCK, Report, log  # noqa: E402
+from bench.base import BENCH, KEFU, LoadResult, PAIRED_ORDER, PAIRED_SECONDS, RATIO_ORDER, STOCK, STOCK_RASA, Report, log  # noqa: E402
 from bench.hotspots import profile_under_load  # noqa: E402
-from bench.measure import (MemorySampler, channel_paths, locust, measure_model_load, measure_training,  # noqa: E402
-                           memory_now, run_eval, run_handoff, start_stack, warm_up)
+from bench.measure import (MemorySampler, Target, channel_targets, host_speed, locust, measure_model_load,  # noqa: E402
+                           measure_training, memory_now, run_eval, run_handoff, same_replies, start_stack, start_stock,
+                           warm_up)
+from bench.stock_stack import StockStack  # noqa: E402
 from bench.report import plot, write  # noqa: E402
+
+
+def _load(report: Report, target: Target, users: int, seconds: int, label: str, workers: int = 1) -> LoadResult:
+    result = locust(report, target[0], target[1], users, seconds, label, workers=workers)
+    log(f"{label:24} {users:3} customers, {workers} worker(s): {result.rps:6.1f} turns/s p50 {result.p50:5.0f} "
+        f"p95 {result.p95:5.0f} ms errors {result.failures}")
+    return result
+
+
+def _memory(report: Report, name: str, rest: Dict[str, Dict[str, float]], sampler: MemorySampler) -> None:
+    for proc in rest:
+        report.memory[f"{name}:{proc}"] = {
+            "rest_rss": rest[proc]["rss"], "rest_pss": rest[proc]["pss"],
+            "peak_rss": sampler.peak.get(proc, {}).get("rss", 0.0), "peak_pss": sampler.peak.get(proc, {}).get("pss", 0.0),
+        }
+
+
+def _alternate(report: Report, targets: Dict[str, Target]) -> None:
+    """Alternating rounds at 10 customers: Kefu against the stock channel (overhead) and against stock Rasa (ratio)."""
+    for order, into, what in ((PAIRED_ORDER, report.paired, "channel overhead"), (RATIO_ORDER, report.ratio, "stock Rasa ratio")):
+        if not all(label in targets for label in order):
+            continue
+        log(f"{what}: alternating rounds at 10 customers ...")
+        for label in order:
+            into.append(_load(report, targets[label], 10, PAIRED_SECONDS, label))
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -51,10 +78,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         args.seconds, args.no_train, args.no_eval = 8, True, True
     users = [int(u) for u in args.users.split(",")]
     began = time.monotonic()
+    speed = host_speed()
     report = Report(
         started=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M"),
         command="make bench  # = " + " ".join(shlex.quote(a) for a in [".venv/bin/python", "bench/run.py", *(argv if argv is not None else sys.argv[1:])]),
-        load_before=os.getloadavg(),
+        load_before=os.getloadavg(), host_seconds=speed,
     )
     log(f"load average {report.load_before[0]:.2f}; steps of {args.seconds} s")
     if not args.no_train:
@@ -64,58 +92,48 @@ def main(argv: Optional[List[str]] = None) -> int:
     measure_model_load(report)
     with tempfile.TemporaryDirectory(prefix="kefu-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        log("starting the stack (1 Sanic worker) ...")
+        log("starting the stack (1 Sanic worker) and stock Rasa beside it ...")
         stack, startup = start_stack(tmp, 1)
         report.timings["stack start-up to healthy, 1 worker (s)"] = startup
+        stock: Optional[StockStack] = None
         try:
-            paths = channel_paths(stack)
-            warm_up(stack, paths)
+            stock, stock_startup = start_stock(stack, tmp)
+            report.timings["stock Rasa start-up to healthy (s)"] = stock_startup
+            targets = channel_targets(stack, stock)
+            warm_up(targets)
+            report.same_replies = same_replies(targets)
+            log(report.same_replies)
             time.sleep(2)
-            rest = memory_now(stack)
-            with MemorySampler(stack) as sampler:
+            rest, stock_rest = memory_now(stack), memory_now(stock)
+            with MemorySampler(stack) as sampler, MemorySampler(stock) as stock_sampler:
                 for users_n in users:
-                    for label, path in paths.items():
-                        result = locust(report, stack.url("rasa"), path, users_n, args.seconds, label)
-                        report.loads.append(result)
-                        log(f"{label:22} {users_n:3} customers: {result.rps:6.1f} turns/s p50 {result.p50:5.0f} p95 "
-                            f"{result.p95:5.0f} ms errors {result.failures}")
-            for name in rest:
-                report.memory[f"1 worker:{name}"] = {
-                    "rest_rss": rest[name]["rss"], "rest_pss": rest[name]["pss"],
-                    "peak_rss": sampler.peak.get(name, {}).get("rss", 0.0), "peak_pss": sampler.peak.get(name, {}).get("pss", 0.0),
-                }
-            if KEFU in paths and STOCK in paths:
-                log("channel overhead: alternating rounds at 10 customers ...")
-                for label in PAIRED_ORDER:
-                    result = locust(report, stack.url("rasa"), paths[label], 10, PAIRED_SECONDS, label)
-                    report.paired.append(result)
-                    log(f"  {label:22} p50 {result.p50:5.0f} p95 {result.p95:5.0f} ms")
+                    for label, target in targets.items():
+                        report.loads.append(_load(report, target, users_n, args.seconds, label))
+            _memory(report, "1 worker", rest, sampler)
+            _memory(report, "stock Rasa", stock_rest, stock_sampler)
+            _alternate(report, targets)
             log("profiling the Rasa server under load (py-spy) ...")
-            profile_under_load(report, stack, paths.get(KEFU, paths[STOCK]), 10, max(12, args.seconds))
+            profile_under_load(report, stack, targets.get(KEFU, targets[STOCK])[1], 10, max(12, args.seconds))
             log("handoff bridge and redis-benchmark ...")
             run_handoff(stack, report, 5 if args.quick else 8, args.quick)
         finally:
+            if stock is not None:
+                stock.stop()
             stack.stop()
         if not args.no_workers:
             log("starting the stack with SANIC_WORKERS=2 ...")
             stack2, startup2 = start_stack(tmp, 2)
             report.timings["stack start-up to healthy, 2 workers (s)"] = startup2
             try:
-                paths2 = channel_paths(stack2)
-                label = KEFU if KEFU in paths2 else STOCK
-                warm_up(stack2, {label: paths2[label]})
+                targets2 = channel_targets(stack2)
+                label = KEFU if KEFU in targets2 else STOCK
+                warm_up({label: targets2[label]})
                 time.sleep(2)
                 rest2 = memory_now(stack2)
                 with MemorySampler(stack2) as sampler2:
                     for users_n in [u for u in users if u > 1]:
-                        result = locust(report, stack2.url("rasa"), paths2[label], users_n, args.seconds, label, workers=2)
-                        report.loads.append(result)
-                        log(f"{label:22} {users_n:3} customers, 2 workers: {result.rps:6.1f} turns/s p95 {result.p95:6.0f} ms")
-                for name in ("rasa",):
-                    report.memory[f"2 workers:{name}"] = {
-                        "rest_rss": rest2[name]["rss"], "rest_pss": rest2[name]["pss"],
-                        "peak_rss": sampler2.peak[name]["rss"], "peak_pss": sampler2.peak[name]["pss"],
-                    }
+                        report.loads.append(_load(report, targets2[label], users_n, args.seconds, label, workers=2))
+                _memory(report, "2 workers", {"rasa": rest2["rasa"]}, sampler2)
             finally:
                 stack2.stop()
     if not args.no_eval:

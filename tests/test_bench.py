@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.analysis import paired_overhead
-from bench.base import KEFU, PAIRED_ORDER, ROOT, STOCK, LoadResult, Report
+from bench.analysis import paired_overhead, stock_ratio
+from bench.base import KEFU, PAIRED_ORDER, RATIO_ORDER, ROOT, STOCK, STOCK_RASA, LoadResult, Report
 from bench.hotspots import CATEGORIES, categorise
 from bench.report import KEEP_MARKER, write
 
@@ -43,6 +43,22 @@ def test_results_give_a_verdict_per_target_and_keep_the_sections_measured_elsewh
     assert "p50 +5%, p95 +5% (medians of 3 alternating 12-s rounds each) | **met** |" in text
     assert "# old run" not in text and text.endswith(KEEP_MARKER + "\n## Understanding\nkept as it was\n")
     assert path.read_text() == text
+
+
+def test_issue_17_targets_are_judged_on_the_alternating_rounds_against_stock_rasa(tmp_path: Path) -> None:
+    report = _report()
+    # one slow stock round must not move the ratio: medians, 100 / 40
+    report.ratio = [_load(ch, 10, 50, 100, 100 if ch == KEFU else (40 if i != 3 else 10)) for i, ch in enumerate(RATIO_ORDER)]
+    report.loads.append(_load(KEFU, 50, 300, 400, 80))
+    report.loads.append(_load(KEFU, 50, 200, 300, 120, workers=2))
+    assert stock_ratio(report) == (2.5, 3)
+    text = write(report, tmp_path / "RESULTS.md")
+    assert ("| 1 worker, 10 customers: Kefu >= 2.0x stock Rasa's turns/s | x2.50 (medians of 3 alternating 12-s rounds "
+            "each) | **met** |") in text
+    assert "| 1 worker, 10 customers: p95 <= 150 ms | p95 90 ms | **met** |" in text
+    assert "| 1 customer, whole stack: p50 <= 25 ms | p50 20 ms | **met** |" in text
+    assert "| 2 workers, 50 customers: >= 1.7x one worker's turns/s | x1.50 (80.0 -> 120.0) | **missed** |" in text
+    assert STOCK_RASA in text
 
 
 def test_profile_samples_are_attributed_to_the_first_matching_part(tmp_path: Path) -> None:

@@ -74,6 +74,12 @@ class Report:
     same_replies: str = ""
     locust_runs: int = 0
 
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "Report":
+        """The report bench/run.py saved as JSON (``dataclasses.asdict``)."""
+        loads = {key: [LoadResult(**r) for r in data.get(key, [])] for key in ("loads", "paired", "ratio")}
+        return cls(**{**data, **loads, "load_before": tuple(data["load_before"])})
+
 
 def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)

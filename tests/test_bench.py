@@ -5,6 +5,8 @@ from its figures does not, and is what a reader of bench/RESULTS.md sees.
 """
 from __future__ import annotations
 
+import dataclasses
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -76,3 +78,12 @@ def test_make_bench_entry_point_starts() -> None:
     out = subprocess.run([sys.executable, "bench/run.py", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "--quick" in out.stdout
+
+
+def test_a_saved_run_rewrites_the_same_results(tmp_path: Path) -> None:
+    """`bench/run.py --rewrite` writes RESULTS.md again from the saved figures, unchanged."""
+    report = _report()
+    report.ratio = [_load(ch, 10, 50, 100, 90) for ch in RATIO_ORDER]
+    first = write(report, tmp_path / "a.md")
+    again = Report.from_dict(json.loads(json.dumps(dataclasses.asdict(report))))
+    assert write(again, tmp_path / "b.md") == first

@@ -5,7 +5,8 @@ from __future__ import annotations
 import statistics
 from typing import List, Optional, Tuple
 
-from bench.base import KEFU, PAIRED_SECONDS, STOCK, STOCK_RASA, TARGET_OVERHEAD, TARGET_P95_MS, TARGET_RPS, LoadResult, Report, get_in
+from bench.base import (KEFU, PAIRED_SECONDS, STOCK, STOCK_RASA, TARGET_OVERHEAD, TARGET_P95_MS, TARGET_P95_RATIO_MS,
+                        TARGET_RPS, LoadResult, Report, get_in)
 from bench.conversations import repeat_share
 from bench.hotspots import CATEGORIES
 
@@ -83,6 +84,7 @@ def analysis(report: Report, kefu10: Optional[LoadResult], stock10: Optional[Loa
             f"i.e. about 100 turns/s on 2 cores shared with the action server, Redis and locust: x{100 / kefu10.rps:.1f} "
             f"this run's single-worker throughput. One customer alone sees p95 {single.p95 if single else 0:.0f} ms.",
         ]
+    out += _against_stock(report)
     overhead = paired_overhead(report)
     if overhead is not None:
         over50, over95, rounds = overhead
@@ -110,4 +112,39 @@ def analysis(report: Report, kefu10: Optional[LoadResult], stock10: Optional[Loa
                    f"client; a claim through the bridge's HTTP API ({claims_http:.0f}/s) also sends the customer the \"agent joined\" "
                    "notice, writes it into the Rasa tracker and returns the masked transcript, so it is bounded by Rasa's "
                    "tracker-events endpoint and PII masking, not by Redis (compare redis-benchmark).")
+    return out
+
+
+def _against_stock(report: Report) -> List[str]:
+    """Issue 17: where Kefu stands against stock Rasa, and what the p95 and two-worker targets would take."""
+    one = {(r.channel, r.users, r.workers): r for r in report.loads}
+    ratio = stock_ratio(report)
+    kefu10, stock10 = one.get((KEFU, 10, 1)), one.get((STOCK_RASA, 10, 1))
+    out: List[str] = []
+    if ratio is not None and kefu10 and stock10:
+        out.append(
+            f"- **Against stock Rasa** (same model, Redis and orders; alternating rounds) Kefu answers x{ratio[0]:.2f} the turns "
+            f"per second at 10 customers (single runs: {kefu10.rps:.1f} against {stock10.rps:.1f} turns/s, p95 {kefu10.p95:.0f} "
+            f"against {stock10.p95:.0f} ms). What stock Rasa does per turn and Kefu does not: fetch and replay the whole tracker "
+            "from Redis (Kefu keeps it in the process, checked against a per-conversation version: bot/stores/tracker_cache.py), "
+            "run the NLU for a text it has parsed before (the parse cache), schedule the inference graph through dask (the "
+            "plain graph runner), run TED for dialogue states it has predicted before (CachedTEDPolicy), and poll the lock "
+            "store (one Lua script per step).")
+    if kefu10 and kefu10.rps:
+        needed = 10 / (TARGET_P95_RATIO_MS / 1000 * 0.65)
+        out.append(
+            f"- p95 <= {TARGET_P95_RATIO_MS:.0f} ms at 10 customers: ten customers who answer at once queue on one Rasa process, "
+            f"so each waits about 10 / throughput (Little's law: {1000 * 10 / kefu10.rps:.0f} ms at {kefu10.rps:.1f} turns/s; "
+            f"p50 measured {kefu10.p50:.0f} ms). A p95 of {TARGET_P95_RATIO_MS:.0f} ms needs about {needed:.0f} turns/s from one "
+            f"worker (p50 near 65% of p95, as measured), x{needed / kefu10.rps:.1f} this run's. Running the actions in the Rasa "
+            "process (KEFU_ACTIONS_IN_PROCESS=1) lowers one customer's latency but not this: under load the action server is "
+            "work the second core does in parallel, in process it waits its turn on the first.")
+    w10a, w10b = one.get((KEFU, 10, 1)), one.get((KEFU, 10, 2))
+    if w10a and w10b and w10a.rps:
+        out.append(
+            f"- Two workers: x{w10b.rps / w10a.rps:.2f} at 10 customers. The second worker shares the 2 cores with the first, "
+            "the action server, Redis, the bridge and locust, so x1.7 needs cores this machine does not have. Memory: the "
+            "model (what `python -m bench.fork_model` prints as the model's share of a worker) cannot be shared by loading it before Sanic forks: "
+            "`python -m bench.fork_model` loads it, forks two children and none answers (each waits in TensorFlow's "
+            "quick_execute, whose thread pools do not survive a fork), so each worker loads its own copy, as Rasa does.")
     return out

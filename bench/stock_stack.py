@@ -19,14 +19,16 @@ checks one through the two stacks).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import httpx
 import psutil
+import yaml
 
 from bot.runner.redis_server import free_port
 from bot.runner.stack_process import StackProcess
@@ -122,6 +124,32 @@ class StockStack:
         for log in self._logs:
             log.close()
         self._logs.clear()
+
+
+class ResponseNames:
+    """Which domain response a reply text is, and with which values: replies compared variant-blind.
+
+    Both NLGs pick one of a response's variants at random, so two stacks that
+    answer alike still word some replies differently; the response and the
+    values filled into it are what must be the same.
+    """
+
+    def __init__(self, domain_dir: Path = ROOT / "domain") -> None:
+        self.patterns: List[Tuple[str, "re.Pattern[str]"]] = []
+        for path in sorted(domain_dir.glob("*.yml")):
+            for name, variants in ((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("responses") or {}).items():
+                for variant in variants:
+                    if isinstance(variant, dict) and variant.get("text"):
+                        regex = re.sub(r"\\\{\w+\\\}", "(.+?)", re.escape(variant["text"]))
+                        self.patterns.append((name, re.compile(regex, re.DOTALL)))
+
+    def name(self, text: str) -> str:
+        """``utter_x(value, ...)`` for a domain response's text, the text itself for anything else."""
+        for name, pattern in self.patterns:
+            match = pattern.fullmatch(text)
+            if match:
+                return f"{name}({', '.join(sorted(match.groups()))})"
+        return text
 
 
 def reply_texts(base_url: str, path: str, sender: str, messages: List[str],

@@ -139,12 +139,14 @@ def _against_stock(report: Report) -> List[str]:
             f"worker (p50 near 65% of p95, as measured), x{needed / kefu10.rps:.1f} this run's. Running the actions in the Rasa "
             "process (KEFU_ACTIONS_IN_PROCESS=1) lowers one customer's latency but not this: under load the action server is "
             "work the second core does in parallel, in process it waits its turn on the first.")
-    w10a, w10b = one.get((KEFU, 10, 1)), one.get((KEFU, 10, 2))
-    if w10a and w10b and w10a.rps:
+    scale = [(users, one.get((KEFU, users, 1)), one.get((KEFU, users, 2))) for users in (10, 50)]
+    said = ", ".join(f"x{b.rps / a.rps:.2f} at {users} customers" for users, a, b in scale if a and b and a.rps)
+    if said:
         out.append(
-            f"- Two workers: x{w10b.rps / w10a.rps:.2f} at 10 customers. The second worker shares the 2 cores with the first, "
-            "the action server, Redis, the bridge and locust, so x1.7 needs cores this machine does not have. Memory: the "
-            "model (what `python -m bench.fork_model` prints as the model's share of a worker) cannot be shared by loading it before Sanic forks: "
-            "`python -m bench.fork_model` loads it, forks two children and none answers (each waits in TensorFlow's "
-            "quick_execute, whose thread pools do not survive a fork), so each worker loads its own copy, as Rasa does.")
+            f"- Two workers: {said}. With few customers the second worker often has nothing to do (each customer waits "
+            "for the reply before the next message), and both share the 2 cores with the action server, Redis, the bridge "
+            "and locust. Memory: the model cannot be shared by loading it before Sanic forks: `python -m bench.fork_model` "
+            "loads it, forks two children and none answers (each waits in TensorFlow's quick_execute, whose thread pools "
+            "do not survive a fork), so each worker loads its own copy, as Rasa does; the command prints the model's share "
+            "of a worker.")
     return out

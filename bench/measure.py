@@ -212,7 +212,9 @@ def run_eval(report: Report) -> None:
             out = subprocess.run([PY, "-m", "kefu_check", *args, "--no-train"], cwd=ROOT, capture_output=True,
                                  text=True, timeout=400)
             lines = [l for l in out.stdout.strip().splitlines() if l.strip()]
-            report.evaluation[key] = lines[0] if lines else f"(no output, exit {out.returncode})"
+            # kefu_check's summary line (kefu_check/cli.py), after any notice such as the files it skipped
+            summary = [l for l in lines if l.startswith(("评估结果(", "外部评估("))]
+            report.evaluation[key] = (summary or lines or [f"(no output, exit {out.returncode})"])[0]
         except subprocess.TimeoutExpired:
             report.evaluation[key] = "(timed out after 400 s)"
 

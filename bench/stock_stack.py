@@ -126,6 +126,11 @@ class StockStack:
         self._logs.clear()
 
 
+def timeless(text: str) -> str:
+    """``text`` with minutes, ETAs and clock times as ``#``: they follow the clock, and two stacks answer seconds apart."""
+    return re.sub(r"\d{1,2}:\d{2}|\d+(?= ?分钟)", "#", text)
+
+
 class ResponseNames:
     """Which domain response a reply text is, and with which values: replies compared variant-blind.
 

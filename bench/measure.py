@@ -19,7 +19,7 @@ import psutil
 from bench.base import BENCH, KEFU, PY, ROOT, STOCK, STOCK_RASA, VENV_BIN, LoadResult, Report
 # the conversations, not the locustfile: importing locust patches the standard library with gevent
 from bench.conversations import CONVERSATIONS, conversation
-from bench.stock_stack import ResponseNames, StockStack, reply_texts, timeless
+from bench.stock_stack import ResponseNames, StockStack, reply_texts
 from bot.runner.stack_process import StackProcess
 
 
@@ -150,8 +150,7 @@ def same_replies(targets: Dict[str, Target], seeds: int = 12) -> str:
     with httpx.Client(timeout=60) as http:
         for seed in range(seeds):
             texts = [text for _step, text in conversation(seed)]
-            answers = {label: [[names.name(timeless(t)) for t in turn] for turn in
-                               reply_texts(base, path, f"same-{seed}-{index}", texts, http)]
+            answers = {label: names.turns(reply_texts(base, path, f"same-{seed}-{index}", texts, http))
                        for index, (label, (base, path)) in enumerate(targets.items())}
             if any(answers[label] != answers[channels[0]] for label in channels[1:]):
                 differing.append(seed)

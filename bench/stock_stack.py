@@ -18,13 +18,12 @@ checks one through the two stacks).
 """
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import httpx
 import psutil
@@ -32,7 +31,7 @@ import yaml
 
 from bot.runner.redis_server import free_port
 from bot.runner.stack_process import StackProcess
-from bot.runner.supervisor import die_with_parent
+from bot.runner.supervisor import spawn, stop_process, terminate
 from core.paths import ROOT
 from core.redis_url import RedisSettings
 
@@ -72,29 +71,24 @@ class StockStack:
                    PYTHONPATH=str(ROOT), SANIC_ACCESS_LOG="false")
         env.pop("KEFU_ACTIONS_IN_PROCESS", None)
         self.procs: Dict[str, subprocess.Popen] = {}
-        self._logs: List[Any] = []
+        self.logs = {name: workdir / f"{name}.log" for name in ("actions", "rasa")}
         try:
-            self._spawn("actions", [sys.executable, "-c", ACTION_SERVER, str(self.actions_port)], env, workdir)
-            self._spawn("rasa", [sys.executable, "-m", "rasa", "run", "--model", str(MODEL), "--interface", "127.0.0.1",
-                                 "--port", str(self.rasa_port), "--endpoints", str(endpoints),
-                                 "--credentials", str(credentials)], env, workdir)
+            self.procs["actions"] = spawn([sys.executable, "-c", ACTION_SERVER, str(self.actions_port)],
+                                          self.logs["actions"], cwd=ROOT, env=env)
+            self.procs["rasa"] = spawn([sys.executable, "-m", "rasa", "run", "--model", str(MODEL), "--interface",
+                                        "127.0.0.1", "--port", str(self.rasa_port), "--endpoints", str(endpoints),
+                                        "--credentials", str(credentials)], self.logs["rasa"], cwd=ROOT, env=env)
             self._wait(f"http://127.0.0.1:{self.actions_port}/health", "actions", timeout)
             self._wait(self.url("rasa") + "/", "rasa", timeout)
         except BaseException:
             self.stop()
             raise
 
-    def _spawn(self, name: str, args: List[str], env: Dict[str, str], workdir: Path) -> None:
-        log = (workdir / f"{name}.log").open("w")
-        self._logs.append(log)
-        self.procs[name] = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                            preexec_fn=die_with_parent(os.getpid()))
-
     def _wait(self, url: str, name: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.procs[name].poll() is not None:
-                raise RuntimeError(f"stock {name} exited with {self.procs[name].returncode}: see {self._logs[-1].name}")
+                raise RuntimeError(f"stock {name} exited with {self.procs[name].returncode}: see {self.logs[name]}")
             try:
                 if httpx.get(url, timeout=2).status_code == 200:
                     return
@@ -112,18 +106,11 @@ class StockStack:
         return {name: psutil.Process(proc.pid) for name, proc in self.procs.items() if proc.poll() is None}
 
     def stop(self) -> None:
+        """Both servers and their children (Sanic's workers), as the stack runner stops its own."""
         for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.terminate()
+            terminate(proc)
         for proc in self.procs.values():
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        for log in self._logs:
-            log.close()
-        self._logs.clear()
+            stop_process(proc, timeout=60)
 
 
 def timeless(text: str) -> str:
@@ -147,6 +134,10 @@ class ResponseNames:
                     if isinstance(variant, dict) and variant.get("text"):
                         regex = re.sub(r"\\\{\w+\\\}", "(.+?)", re.escape(variant["text"]))
                         self.patterns.append((name, re.compile(regex, re.DOTALL)))
+
+    def turns(self, replies: List[List[str]]) -> List[List[str]]:
+        """:meth:`name` of every reply of every turn (``reply_texts``' result), minutes and times masked (timeless)."""
+        return [[self.name(timeless(text)) for text in turn] for turn in replies]
 
     def name(self, text: str) -> str:
         """``utter_x(value, ...)`` for a domain response's text, the text itself for anything else."""

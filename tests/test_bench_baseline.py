@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from bench.conversations import conversation
-from bench.stock_stack import STOCK_DB, ResponseNames, StockStack, reply_texts, timeless
+from bench.stock_stack import STOCK_DB, ResponseNames, StockStack, reply_texts
 from bot.runner.stack_process import StackProcess
 from core.redis_url import RedisSettings
 
@@ -38,10 +38,8 @@ def test_stock_rasa_answers_generated_conversations_as_the_kefu_channel_does(sta
     names = ResponseNames()  # either NLG picks a response's variant at random: the response and its values must match
     for seed in range(5):
         texts = [text for _step, text in conversation(seed)]
-        ours = [[names.name(timeless(t)) for t in turn] for turn in
-                reply_texts(kefu.url("rasa"), "/webhooks/kefu/webhook", f"same-k-{seed}", texts)]
-        theirs = [[names.name(timeless(t)) for t in turn] for turn in
-                  reply_texts(stock.url("rasa"), "/webhooks/rest/webhook", f"same-s-{seed}", texts)]
+        ours = names.turns(reply_texts(kefu.url("rasa"), "/webhooks/kefu/webhook", f"same-k-{seed}", texts))
+        theirs = names.turns(reply_texts(stock.url("rasa"), "/webhooks/rest/webhook", f"same-s-{seed}", texts))
         assert all(ours), f"seed {seed}: a turn without a reply on Kefu's channel: {list(zip(texts, ours))}"
         assert all(name.startswith("utter_") for turn in ours for name in turn), ours
         assert theirs == ours, f"seed {seed}: {list(zip(texts, ours, theirs))}"

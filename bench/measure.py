@@ -190,18 +190,22 @@ def measure_training(report: Report) -> None:
 
 
 def measure_model_load(report: Report) -> None:
-    code = (
-        "import time; t0=time.monotonic(); from rasa.core.agent import Agent; t1=time.monotonic(); "
-        "Agent.load('models/kefu.tar.gz'); t2=time.monotonic(); print(t1-t0, t2-t1)"
-    )
-    out = subprocess.run([PY, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT)))
-    if out.returncode != 0:
-        report.notes.append("model load measurement failed: " + (out.stderr.strip().splitlines() or ["?"])[-1])
-        return
-    imports, load = (float(x) for x in out.stdout.strip().splitlines()[-1].split())
-    report.timings["model load: import rasa (s)"] = imports
-    report.timings["model load: Agent.load(models/kefu.tar.gz) (s)"] = load
+    """Rasa's load and Kefu's lean load (bench/model_load.py), each in a new process."""
+    import_s = None
+    for mode, label in (("rasa", "Rasa's RasaModel.load"), ("lean", "Kefu's lean load")):
+        out = subprocess.run([PY, "-m", "bench.model_load", mode], cwd=ROOT, capture_output=True, text=True,
+                             timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT)))
+        if out.returncode != 0:
+            report.notes.append(f"model load measurement ({mode}) failed: "
+                                + (out.stderr.strip().splitlines() or ["?"])[-1])
+            continue
+        figures = json.loads(out.stdout.strip().splitlines()[-1])
+        import_s = figures["import_s"] if import_s is None else import_s
+        report.timings[f"model load: Agent.load(models/kefu.tar.gz), {label} (s)"] = figures["load_s"]
+        report.timings[f"model load: memory the load adds, {label} (MiB anonymous)"] = (
+            figures["anon_after_mib"] - figures["anon_before_mib"])
+    if import_s is not None:
+        report.timings["model load: import rasa (s)"] = import_s
 
 
 def run_eval(report: Report) -> None:

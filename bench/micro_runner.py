@@ -79,6 +79,11 @@ def comparable(value: Any) -> Any:
         return ("Message", comparable(value.data), [_features(f) for f in value.features])
     if type(value).__name__ == "Doc" and hasattr(value, "to_bytes"):  # spaCy's Doc: no == by content
         return ("Doc", value.to_bytes())
+    # loaded resources (two loads of one model give two objects): the same when loaded from the same files
+    if type(value).__name__ == "Domain" and hasattr(value, "fingerprint"):
+        return ("Domain", value.fingerprint())
+    if type(value).__name__ == "SpacyModel" and hasattr(value, "model_name"):
+        return ("SpacyModel", value.model_name)
     if isinstance(value, dict):
         return {k: comparable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -11,13 +11,20 @@ MODEL = ROOT / "models" / "kefu.tar.gz"
 
 
 def load(**kwargs: Any) -> Any:
-    """A fresh ``Agent`` on the trained model (``kwargs`` as ``Agent.load`` takes them)."""
+    """A fresh ``Agent`` on the trained model (``kwargs`` as ``Agent.load`` takes them).
+
+    DIET and TED are loaded lean, as the Rasa server loads them (bot/dialogue/lean_load.py;
+    tests/foundation/test_lean_load.py compares that with Rasa's own load).
+    """
     # imported here, not at the top: loading Rasa costs seconds, and tests that only read
     # this module's MODEL path should not pay for it
     from rasa.core.agent import Agent
 
+    from bot.dialogue import lean_load
+
     if not MODEL.exists():
         raise RuntimeError(f"{MODEL} missing: run `make train` (make test does it)")
+    lean_load.install()
     return Agent.load(str(MODEL), **kwargs)
 
 

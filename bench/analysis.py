@@ -56,8 +56,11 @@ def analysis(report: Report, kefu10: Optional[LoadResult], stock10: Optional[Loa
     single = one.get((KEFU, 1, 1))
     if kefu10 and (kefu10.p95 > TARGET_P95_MS or kefu10.rps < TARGET_RPS):
         per_turn = 1000.0 / kefu10.rps if kefu10.rps else 0.0
+        missed = " and ".join(name for name, miss in (("Latency", kefu10.p95 > TARGET_P95_MS),
+                                                      ("throughput", kefu10.rps < TARGET_RPS)) if miss)
+        verb = "are" if " and " in missed else "is"
         out += [
-            f"- **Latency and throughput at 10 customers are missed.** One Rasa server process handles a turn in "
+            f"- **{missed.capitalize()} at 10 customers {verb} missed.** One Rasa server process handles a turn in "
             f"{single.p50 if single else 0:.0f} ms (p50 at 1 customer) of mostly CPU; under load it completes a turn every "
             f"{per_turn:.0f} ms, so 10 customers queue behind each other (p95 {kefu10.p95:.0f} ms) and throughput is capped near "
             f"{kefu10.rps:.0f} turns/s. The profile attributes {nlu:.0f}% of the busy time to the NLU pipeline, {pol:.0f}% to the "
@@ -130,7 +133,13 @@ def _against_stock(report: Report) -> List[str]:
             "run the NLU for a text it has parsed before (the parse cache), schedule the inference graph through dask (the "
             "plain graph runner), run TED for dialogue states it has predicted before (CachedTEDPolicy), and poll the lock "
             "store (one Lua script per step).")
-    if kefu10 and kefu10.rps:
+    if kefu10 and kefu10.rps and kefu10.p95 <= TARGET_P95_RATIO_MS:
+        out.append(
+            f"- p95 <= {TARGET_P95_RATIO_MS:.0f} ms at 10 customers is met: p95 {kefu10.p95:.0f} ms at {kefu10.rps:.1f} turns/s. "
+            f"Ten customers who answer at once queue on one Rasa process, so each waits about 10 / throughput (Little's law: "
+            f"{1000 * 10 / kefu10.rps:.0f} ms; p50 measured {kefu10.p50:.0f} ms): on a host slower than this one (see Host "
+            "speed) the same code can miss it.")
+    elif kefu10 and kefu10.rps:
         needed = 10 / (TARGET_P95_RATIO_MS / 1000 * 0.65)
         out.append(
             f"- p95 <= {TARGET_P95_RATIO_MS:.0f} ms at 10 customers: ten customers who answer at once queue on one Rasa process, "

@@ -10,11 +10,11 @@ from core.paths import ROOT
 MODEL = ROOT / "models" / "kefu.tar.gz"
 
 
-def load(**kwargs: Any) -> Any:
+def load(lean: bool = True, **kwargs: Any) -> Any:
     """A fresh ``Agent`` on the trained model (``kwargs`` as ``Agent.load`` takes them).
 
-    DIET and TED are loaded lean, as the Rasa server loads them (bot/dialogue/lean_load.py;
-    tests/foundation/test_lean_load.py compares that with Rasa's own load).
+    DIET and TED are loaded lean, as the Rasa server loads them (bot/dialogue/lean_load.py);
+    ``lean=False`` loads them with Rasa's own load (tests/foundation/test_lean_load.py compares both).
     """
     # imported here, not at the top: loading Rasa costs seconds, and tests that only read
     # this module's MODEL path should not pay for it
@@ -24,6 +24,9 @@ def load(**kwargs: Any) -> Any:
 
     if not MODEL.exists():
         raise RuntimeError(f"{MODEL} missing: run `make train` (make test does it)")
+    if not lean:
+        with lean_load.rasa_load():
+            return Agent.load(str(MODEL), **kwargs)
     lean_load.install()
     return Agent.load(str(MODEL), **kwargs)
 

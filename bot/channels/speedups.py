@@ -27,7 +27,7 @@ without dask's per-call scheduling (every parse and every prediction).
 ``KEFU_PLAIN_GRAPH_RUNNER=0`` keeps Rasa's runner.
 
 DIET and TED are loaded without tracing Keras's training function
-(bot/dialogue/lean_load.py): about 300 MiB less per worker and a model load
+(bot/dialogue/lean_load.py): about 270 MiB less per worker and a model load
 in a third of the time. ``KEFU_LEAN_MODEL_LOAD=0`` keeps Rasa's load.
 """
 from __future__ import annotations

@@ -18,9 +18,7 @@ SEEDS = range(25)
 
 @pytest.fixture(scope="module")
 def agents() -> Iterator[Tuple[Any, Any]]:
-    with lean_load.rasa_load():
-        reference = load()
-    yield reference, agent()  # tests/model.py loads lean, as the Rasa server does
+    yield load(lean=False), agent()  # tests/model.py loads lean by default, as the Rasa server does
 
 
 def tf_models(some_agent: Any) -> list:
@@ -34,6 +32,9 @@ def test_diet_and_ted_both_load(agents: Any) -> None:
     reference, lean = agents
     assert sorted(type(model).__name__ for model in tf_models(lean)) == ["DIET", "TED"]
     assert sorted(type(model).__name__ for model in tf_models(reference)) == ["DIET", "TED"]
+    # and the two loads did differ: Rasa's compiles with Adam, the lean one with the legacy SGD
+    assert {type(model.optimizer).__name__ for model in tf_models(reference)} == {"Adam"}
+    assert {type(model.optimizer).__name__ for model in tf_models(lean)} == {"SGD"}
 
 
 def test_every_node_output_is_the_same_over_generated_conversations(agents: Any) -> None:

@@ -2,6 +2,7 @@
 from the run's own figures; the channel overhead from the alternating rounds."""
 from __future__ import annotations
 
+import os
 import statistics
 from typing import List, Optional, Tuple
 
@@ -64,7 +65,7 @@ def analysis(report: Report, kefu10: Optional[LoadResult], stock10: Optional[Loa
             f"{single.p50 if single else 0:.0f} ms (p50 at 1 customer) of mostly CPU; under load it completes a turn every "
             f"{per_turn:.0f} ms, so 10 customers queue behind each other (p95 {kefu10.p95:.0f} ms) and throughput is capped near "
             f"{kefu10.rps:.0f} turns/s. The profile attributes {nlu:.0f}% of the busy time to the NLU pipeline, {pol:.0f}% to the "
-            f"dialogue policies, {schema:.0f}% to jsonschema (action server replies and tracker-event writes, checked by jsonschema_rs first, bot/channels/speedups.py) " f"and {trk:.0f}% to the tracker store; the rest is Sanic, HTTP to the action server, JSON and asyncio. The stock channel "
+            f"dialogue policies, {schema:.0f}% to jsonschema (action server replies and tracker-event writes, checked by jsonschema_rs first, bot/channels/speedups.py) " f"and {trk:.0f}% to the tracker store; the rest is Sanic, the custom actions, JSON and asyncio. The stock channel "
             f"is just as far off (p95 {stock10.p95 if stock10 else 0:.0f} ms, {stock10.rps if stock10 else 0:.1f} turns/s), so this is "
             "the cost of Rasa's per-message pipeline on this machine, not of our channel.",
         ]
@@ -72,19 +73,19 @@ def analysis(report: Report, kefu10: Optional[LoadResult], stock10: Optional[Loa
         if w1 and w2:
             at10 = (f", x{w10b.rps / w10a.rps:.2f} at 10 ({w10a.rps:.1f} -> {w10b.rps:.1f})" if w10a and w10b and w10a.rps else "")
             out.append(f"- A second Sanic worker gives x{w2.rps / w1.rps:.2f} at 50 customers ({w1.rps:.1f} -> {w2.rps:.1f} turns/s)"
-                       f"{at10}: the two cores are shared with the action server, Redis, the bridge and locust itself, "
+                       f"{at10}: the two cores are shared with Redis, the bridge and locust itself, "
                        "so the gain depends on how much of the second core they leave free. It also doubles the Rasa server's memory (one model per worker, see Memory).")
         out += [
             "- What would fix it: (1) more cores and one Sanic worker per core (the Redis lock store already makes that "
             "safe; throughput grew with workers above), with the load generator on another machine; (2) per-turn Rasa "
             "overhead that no cache removes yet: the policies rebuild the states of the whole conversation for every "
-            "predicted action (past_states / _create_states in the profile), every custom action ships the whole "
-            "tracker to the action server and back (KEFU_ACTIONS_IN_PROCESS=1 keeps it in process), and each save "
+            "predicted action (past_states / _create_states in the profile), every custom action gets the whole "
+            "tracker as JSON and back (in process by default, bot/dialogue/local_actions.py, encoded as over HTTP), and each save "
             "serialises the whole tracker (the tracker cache, bot/stores/tracker_cache.py, removed the read and replay "
             "on retrieve); shorter sessions (session expiry) bound all three; (3) for messages the parse cache has "
             "not seen, a cheaper NLU: DIET runs a TensorFlow graph per message (Rasa's per-message API cannot batch).",
             f"- 60 turns/s at 10 customers with p95 <= 100 ms means a turn in well under 100 ms while ten are in flight, "
-            f"i.e. about 100 turns/s on 2 cores shared with the action server, Redis and locust: x{100 / kefu10.rps:.1f} "
+            f"i.e. about 100 turns/s on 2 cores shared with Redis, the bridge and locust: x{100 / kefu10.rps:.1f} "
             f"this run's single-worker throughput. One customer alone sees p95 {single.p95 if single else 0:.0f} ms.",
         ]
     out += _against_stock(report)
@@ -145,17 +146,65 @@ def _against_stock(report: Report) -> List[str]:
             f"- p95 <= {TARGET_P95_RATIO_MS:.0f} ms at 10 customers: ten customers who answer at once queue on one Rasa process, "
             f"so each waits about 10 / throughput (Little's law: {1000 * 10 / kefu10.rps:.0f} ms at {kefu10.rps:.1f} turns/s; "
             f"p50 measured {kefu10.p50:.0f} ms). A p95 of {TARGET_P95_RATIO_MS:.0f} ms needs about {needed:.0f} turns/s from one "
-            f"worker (p50 near 65% of p95, as measured), x{needed / kefu10.rps:.1f} this run's. Running the actions in the Rasa "
-            "process (KEFU_ACTIONS_IN_PROCESS=1) lowers one customer's latency but not this: under load the action server is "
-            "work the second core does in parallel, in process it waits its turn on the first.")
+            f"worker (p50 near 65% of p95, as measured), x{needed / kefu10.rps:.1f} this run's. The custom actions run in the Rasa "
+            "process (the default), so their CPU waits its turn on this worker too: it scales with workers, not with one "
+            "worker's speed.")
     scale = [(users, one.get((KEFU, users, 1)), one.get((KEFU, users, 2))) for users in (10, 50)]
     said = ", ".join(f"x{b.rps / a.rps:.2f} at {users} customers" for users, a, b in scale if a and b and a.rps)
+    ceilings = [(users, two_worker_ceiling(a, os.cpu_count() or 1)) for users, a, b in scale if a and b and a.cpu_ms]
+    ceiling_text = ", ".join(f"x{c:.2f} at {users}" for users, c in ceilings if c is not None)
+    if said and ceiling_text:
+        said += (f" (the CPU per turn of the 1-worker runs allows at most {ceiling_text} customers on this machine: "
+                 "see CPU per turn, by process)")
     if said:
         out.append(
             f"- Two workers: {said}. With few customers the second worker often has nothing to do (each customer waits "
-            "for the reply before the next message), and both share the 2 cores with the action server, Redis, the bridge "
-            "and locust. Memory: the model cannot be shared by loading it before Sanic forks: `python -m bench.fork_model` "
+            "for the reply before the next message), and both share the 2 cores with Redis, the bridge and locust (the "
+            "custom actions run inside each worker). Memory: the model cannot be shared by loading it before Sanic forks: `python -m bench.fork_model` "
             "loads it, forks two children and none answers (each waits in TensorFlow's quick_execute, whose thread pools "
             "do not survive a fork), so each worker loads its own copy, as Rasa does; the command prints the model's share "
             "of a worker.")
+    return out
+
+
+#: the processes whose CPU a load run records (bench/measure.locust), in the table's order
+CPU_PROCESSES = ("rasa", "actions", "redis", "handoff", "locust")
+
+
+def machine_limit(result: LoadResult, cores: int) -> Optional[float]:
+    """Turns/s the machine's cores could serve at this run's CPU per turn (all processes, load generator included)."""
+    total = sum(result.cpu_ms.get(name, 0.0) for name in CPU_PROCESSES)
+    return 1000.0 * cores / total if total > 0 else None
+
+
+def two_worker_ceiling(one: LoadResult, cores: int) -> Optional[float]:
+    """The most a second Rasa worker can add, as a multiple of ``one`` (a 1-worker run with its CPU per turn).
+
+    Two workers serve at most 2 x 1000 / (Rasa's ms per turn) turns/s, and the
+    machine at most ``machine_limit``; the smaller, over what one worker did.
+    """
+    limit, rasa = machine_limit(one, cores), one.cpu_ms.get("rasa", 0.0)
+    if limit is None or rasa <= 0 or not one.rps:
+        return None
+    return min(limit, 2 * 1000.0 / rasa) / one.rps
+
+
+def cpu_section(report: Report) -> List[str]:
+    """Where the machine's CPU went per turn during the loads of 10 customers and more."""
+    rows = [r for r in report.loads if r.cpu_ms and r.users >= 10]
+    if not rows:
+        return []
+    cores = os.cpu_count() or 1
+    out = ["", "### CPU per turn, by process", "",
+           "CPU milliseconds (user + system, psutil) each process spent per turn during the runs above; locust's from its "
+           "rusage, its start-up included. At that cost the machine's "
+           f"{cores} cores serve at most {cores} x 1000 / total turns/s, however many Rasa workers run.", "",
+           "| channel | customers | Sanic workers | " + " | ".join(CPU_PROCESSES) + " | total | turns/s | machine's limit turns/s |",
+           "|---|---|---|" + "---|" * (len(CPU_PROCESSES) + 3)]
+    for r in rows:
+        total = sum(r.cpu_ms.get(name, 0.0) for name in CPU_PROCESSES)
+        limit = machine_limit(r, cores)
+        cells = " | ".join(f"{r.cpu_ms[name]:.2f}" if name in r.cpu_ms else "-" for name in CPU_PROCESSES)
+        out.append(f"| {r.channel} | {r.users} | {r.workers} | {cells} | {total:.2f} | {r.rps:.1f} | "
+                   f"{limit:.0f} |" if limit else f"| {r.channel} | {r.users} | {r.workers} | {cells} | {total:.2f} | {r.rps:.1f} | - |")
     return out

@@ -49,6 +49,9 @@ class LoadResult:
     p95: float
     p99: float
     seconds: int = 0
+    #: CPU milliseconds per turn by process during the run (bench/measure.cpu_seconds): "rasa" (with its
+    #: Sanic workers), "actions", "redis", "handoff", and "locust" (the load generator, its start-up included)
+    cpu_ms: Dict[str, float] = field(default_factory=dict)
 
 
 @dataclass

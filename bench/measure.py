@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import resource
 import shlex
 import subprocess
 import tempfile
@@ -25,8 +26,33 @@ from bot.runner.stack_process import StackProcess
 
 # ---- load generation (locust) ------------------------------------------------------------
 
-def locust(report: Report, host: str, path: str, users: int, seconds: int, label: str, workers: int = 1) -> LoadResult:
-    """One headless locust run, bounded by -t; aimed at 127.0.0.1 only."""
+def cpu_seconds(procs: Dict[str, psutil.Process]) -> Dict[str, float]:
+    """CPU seconds (user + system) each process and its live children have used so far."""
+    out = {}
+    for name, proc in procs.items():
+        total = 0.0
+        try:
+            tree = [proc, *proc.children(recursive=True)]
+        except psutil.Error:
+            tree = []
+        for member in tree:
+            try:
+                times = member.cpu_times()
+            except psutil.Error:
+                continue
+            total += times.user + times.system
+        out[name] = total
+    return out
+
+
+def locust(report: Report, host: str, path: str, users: int, seconds: int, label: str, workers: int = 1,
+           procs: Optional[Dict[str, psutil.Process]] = None) -> LoadResult:
+    """One headless locust run, bounded by -t; aimed at 127.0.0.1 only.
+
+    With ``procs`` (the stack's processes), the result carries each one's CPU
+    milliseconds per turn, and locust's own (its children's rusage: locust is
+    waited for), so a report can say how much of the machine each part took.
+    """
     assert host.startswith("http://127.0.0.1:"), host
     with tempfile.TemporaryDirectory() as tmp:
         prefix = Path(tmp) / "stats"
@@ -39,17 +65,27 @@ def locust(report: Report, host: str, path: str, users: int, seconds: int, label
         ]
         shown = " ".join(shlex.quote(c) for c in cmd[1:]).replace(str(prefix), "STATS").replace(host, "http://127.0.0.1:PORT")
         report.commands.append(f"BENCH_PATH={path} locust {shown}")
+        before = cpu_seconds(procs or {})
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
         out = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=seconds + 90)
+        spent = resource.getrusage(resource.RUSAGE_CHILDREN)
+        after = cpu_seconds(procs or {})
         stats = Path(f"{prefix}_stats.csv")
         if not stats.exists():
             raise RuntimeError(f"locust wrote no statistics (exit {out.returncode}): {out.stderr[-800:]}")
         with stats.open(newline="") as handle:
             rows = {row["Name"]: row for row in csv.DictReader(handle)}
     total = rows["Aggregated"]
+    turns = int(total["Request Count"])
+    cpu: Dict[str, float] = {}
+    if procs and turns:
+        cpu = {name: 1000 * (after[name] - before[name]) / turns for name in before if name in after}
+        cpu["locust"] = 1000 * (spent.ru_utime + spent.ru_stime - children.ru_utime - children.ru_stime) / turns
     return LoadResult(
         channel=label, users=users, workers=workers, seconds=seconds,
-        requests=int(total["Request Count"]), failures=int(total["Failure Count"]),
+        requests=turns, failures=int(total["Failure Count"]),
         rps=float(total["Requests/s"]), p50=float(total["50%"]), p95=float(total["95%"]), p99=float(total["99%"]),
+        cpu_ms=cpu,
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Optional
 
 import psutil
 
-from bench.analysis import analysis, paired_overhead, repeat_note, stock_ratio
+from bench.analysis import analysis, cpu_section, paired_overhead, repeat_note, stock_ratio
 from bench.base import (KEFU, PAIRED_SECONDS, STOCK, STOCK_RASA, TARGET_AGENT_P99, TARGET_CLAIMS, TARGET_ESCALATION_P99,
                         TARGET_OVERHEAD, TARGET_P95_MS, TARGET_P95_RATIO_MS, TARGET_RASA_MIB, TARGET_RPS,
                         TARGET_SINGLE_P50_MS, TARGET_STOCK_RATIO, TARGET_WORKER_SCALE, Report, get_in)
@@ -73,7 +73,7 @@ def write(report: Report, path: Path) -> str:
         f"- Load average before the run (1/5/15 min): {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}",
         f"- Host speed: a pure-Python loop of 10 million additions took {report.host_seconds:.2f} s (best of 3). This host's "
         "speed has varied about threefold between days, so compare figures within one run only.",
-        "- Everything (Redis, action server, Rasa, bridge, locust, redis-benchmark) on this one machine, 127.0.0.1 only;",
+        "- Everything (Redis, action server, Rasa, bridge, locust, redis-benchmark) on this one machine, 127.0.0.1 only; Kefu's custom actions run in the Rasa process (the default), stock Rasa calls its action server;",
         "  the load generator shares the 2 cores with the stack it measures.",
         "",
         "## Targets",
@@ -166,6 +166,7 @@ def write(report: Report, path: Path) -> str:
             if base and base.rps:
                 lines.append(f"- {r.users} customers: {base.rps:.1f} -> {r.rps:.1f} turns/s (x{r.rps / base.rps:.2f}), "
                              f"p95 {base.p95:.0f} -> {r.p95:.0f} ms")
+    lines += cpu_section(report)
     lines += ["", "![latency and throughput against concurrency](latency.png)", ""]
 
     lines += ["## Memory", "",

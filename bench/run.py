@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
+import psutil
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # `python bench/run.py` puts bench/ on the path, not the project
 
@@ -46,8 +48,9 @@ from bench.report import plot, write  # noqa: E402
 FIGURES = ROOT / "var" / "bench" / "figures.json"
 
 
-def _load(report: Report, target: Target, users: int, seconds: int, label: str, workers: int = 1) -> LoadResult:
-    result = locust(report, target[0], target[1], users, seconds, label, workers=workers)
+def _load(report: Report, target: Target, users: int, seconds: int, label: str, workers: int = 1,
+          procs: Optional[Dict[str, psutil.Process]] = None) -> LoadResult:
+    result = locust(report, target[0], target[1], users, seconds, label, workers=workers, procs=procs)
     log(f"{label:24} {users:3} customers, {workers} worker(s): {result.rps:6.1f} turns/s p50 {result.p50:5.0f} "
         f"p95 {result.p95:5.0f} ms errors {result.failures}")
     return result
@@ -61,14 +64,14 @@ def _memory(report: Report, name: str, rest: Dict[str, Dict[str, float]], sample
         }
 
 
-def _alternate(report: Report, targets: Dict[str, Target]) -> None:
+def _alternate(report: Report, targets: Dict[str, Target], procs: Dict[str, Dict[str, psutil.Process]]) -> None:
     """Alternating rounds at 10 customers: Kefu against the stock channel (overhead) and against stock Rasa (ratio)."""
     for order, into, what in ((PAIRED_ORDER, report.paired, "channel overhead"), (RATIO_ORDER, report.ratio, "stock Rasa ratio")):
         if not all(label in targets for label in order):
             continue
         log(f"{what}: alternating rounds at 10 customers ...")
         for label in order:
-            into.append(_load(report, targets[label], 10, PAIRED_SECONDS, label))
+            into.append(_load(report, targets[label], 10, PAIRED_SECONDS, label, procs=procs[label]))
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -118,13 +121,17 @@ def main(argv: Optional[List[str]] = None) -> int:
             log(report.same_replies)
             time.sleep(2)
             rest, stock_rest = memory_now(stack), memory_now(stock)
+            # whose processes serve each channel: stock Rasa's own, or Kefu's stack
+            procs = {label: stack.processes() for label in targets}
+            if STOCK_RASA in procs:  # stock Rasa's servers, on the Kefu stack's Redis
+                procs[STOCK_RASA] = {**stock.processes(), "redis": procs[STOCK_RASA]["redis"]}
             with MemorySampler(stack) as sampler, MemorySampler(stock) as stock_sampler:
                 for users_n in users:
                     for label, target in targets.items():
-                        report.loads.append(_load(report, target, users_n, args.seconds, label))
+                        report.loads.append(_load(report, target, users_n, args.seconds, label, procs=procs[label]))
             _memory(report, "1 worker", rest, sampler)
             _memory(report, "stock Rasa", stock_rest, stock_sampler)
-            _alternate(report, targets)
+            _alternate(report, targets, procs)
             log("profiling the Rasa server under load (py-spy) ...")
             profile_under_load(report, stack, targets.get(KEFU, targets[STOCK])[1], 10, max(12, args.seconds))
             log("handoff bridge and redis-benchmark ...")
@@ -145,7 +152,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                 rest2 = memory_now(stack2)
                 with MemorySampler(stack2) as sampler2:
                     for users_n in [u for u in users if u > 1]:
-                        report.loads.append(_load(report, targets2[label], users_n, args.seconds, label, workers=2))
+                        report.loads.append(_load(report, targets2[label], users_n, args.seconds, label, workers=2,
+                                                  procs=stack2.processes()))
                 _memory(report, "2 workers", {"rasa": rest2["rasa"]}, sampler2)
             finally:
                 stack2.stop()

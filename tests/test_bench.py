@@ -11,7 +11,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.analysis import paired_overhead, stock_ratio
+import pytest
+
+from bench.analysis import paired_overhead, stock_ratio, two_worker_ceiling
 from bench.base import KEFU, PAIRED_ORDER, RATIO_ORDER, ROOT, STOCK, STOCK_RASA, LoadResult, Report
 from bench.hotspots import CATEGORIES, categorise
 from bench.report import KEEP_MARKER, write
@@ -87,3 +89,19 @@ def test_a_saved_run_rewrites_the_same_results(tmp_path: Path) -> None:
     first = write(report, tmp_path / "a.md")
     again = Report.from_dict(json.loads(json.dumps(dataclasses.asdict(report))))
     assert write(again, tmp_path / "b.md") == first
+
+
+def test_cpu_per_turn_says_how_far_a_second_worker_can_go(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One worker at 90 turns/s, 10 ms of Rasa CPU and 11 ms in all per turn: 2 cores serve 2000 / 11 = 181.8
+    turns/s, two workers 200; so at most x2.02. With the actions over HTTP (3 ms more elsewhere): 2000 / 14 / 90, x1.59."""
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    report = _report()
+    one = _load(KEFU, 50, 300, 400, 90)
+    one.cpu_ms = {"rasa": 10.0, "actions": 0.0, "redis": 0.4, "handoff": 0.1, "locust": 0.5}
+    report.loads += [one, _load(KEFU, 50, 200, 300, 160, workers=2)]
+    assert round(two_worker_ceiling(one, 2) or 0, 2) == 2.02
+    remote = dataclasses.replace(one, cpu_ms={**one.cpu_ms, "actions": 3.0})
+    assert round(two_worker_ceiling(remote, 2) or 0, 2) == 1.59
+    text = write(report, tmp_path / "RESULTS.md")
+    assert "| Kefu channel | 50 | 1 | 10.00 | 0.00 | 0.40 | 0.10 | 0.50 | 11.00 | 90.0 | 182 |" in text
+    assert "allows at most x2.02 at 50 customers" in text

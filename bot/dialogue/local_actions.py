@@ -1,4 +1,4 @@
-"""Kefu's custom actions run inside the Rasa server, behind ``KEFU_ACTIONS_IN_PROCESS=1``.
+"""Kefu's custom actions run inside the Rasa server (the default; ``KEFU_ACTIONS_IN_PROCESS=0`` calls the action server).
 
 Every custom action costs Rasa an HTTP round trip to the action server: a
 new aiohttp session and TCP connection per call (Rasa's
@@ -26,10 +26,14 @@ does around it:
   ``RemoteAction`` reacts exactly as to the HTTP answer;
 - the call's ``timeout`` (Rasa passes its ``DEFAULT_REQUEST_TIMEOUT``).
 
-Off (the default), nothing changes: the HTTP action server with its token
-(actions/server.py) serves every call. With it on, the action server process
-still runs and still answers HTTP callers with its token; Rasa just does not
-call it. The actions' outbox, Redis and order look-ups are the same code with
+With ``KEFU_ACTIONS_IN_PROCESS=0`` nothing of this is installed: the HTTP
+action server with its token (actions/server.py) serves every call, as in a
+deployment that runs its actions elsewhere. On (the default), the action
+server process still runs and still answers HTTP callers with its token;
+Rasa just does not call it. Why on by default (bench/RESULTS.md): the HTTP
+path costs the action server 1.4 ms of CPU per turn and the Rasa server the
+round trip, work that stays in one process however many Rasa workers run; in
+process, a second worker takes its share and the stack scales with workers. The actions' outbox, Redis and order look-ups are the same code with
 the same environment (bot/runner/settings.py gives every service one
 environment); their log lines go to Rasa's log.
 """
@@ -59,8 +63,8 @@ _original_init: Optional[Callable[..., None]] = None
 
 
 def enabled() -> bool:
-    """Whether ``KEFU_ACTIONS_IN_PROCESS`` asks for in-process actions (``1``/``true``/``yes``)."""
-    return os.environ.get(SETTING_ENV, "").strip().lower() in {"1", "true", "yes"}
+    """Whether custom actions run in process: unless ``KEFU_ACTIONS_IN_PROCESS`` is ``0``/``false``/``no``/``off``."""
+    return os.environ.get(SETTING_ENV, "1").strip().lower() not in {"0", "false", "no", "off"}
 
 
 def _server_dumps(value: Any) -> bytes:
@@ -144,7 +148,7 @@ def install(package: str = ACTION_PACKAGE) -> bool:
         original(self, *args, **kwargs)
         self.action_endpoint = local_endpoint(self.action_endpoint, executor)
         # here, not in install(): Rasa's CLI sets up logging after install() ran
-        logger.info("custom actions run in process (%s=1): %d actions of %s", SETTING_ENV, len(executor.actions), package)
+        logger.info("custom actions run in process (%s=0 calls the action server): %d actions of %s", SETTING_ENV, len(executor.actions), package)
 
     MessageProcessor.__init__ = init  # type: ignore[method-assign]
     return True

@@ -8,9 +8,9 @@ copy of the command line (what ``ps`` shows) never holds the secret.
 ``/proc/PID/environ`` is readable by the owner only.
 
 It also makes custom action calls retry while the action server restarts
-(bot/dialogue/action_retry.py) and, with ``KEFU_ACTIONS_IN_PROCESS=1``, runs
-Kefu's custom actions in this process instead of over HTTP
-(bot/dialogue/local_actions.py).
+(bot/dialogue/action_retry.py) and runs Kefu's custom actions in this
+process instead of over HTTP (bot/dialogue/local_actions.py;
+``KEFU_ACTIONS_IN_PROCESS=0`` calls the action server).
 """
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def main() -> int:
         return 2
     sys.argv = ["rasa", *args]
     action_retry.install()  # custom actions retry while the action server restarts
-    local_actions.install()  # only with KEFU_ACTIONS_IN_PROCESS=1
+    local_actions.install()  # unless KEFU_ACTIONS_IN_PROCESS=0
     rasa_cli_main()
     return 0
 

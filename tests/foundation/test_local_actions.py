@@ -151,22 +151,35 @@ def test_the_http_action_server_still_wants_its_token(http_endpoint: EndpointCon
     assert ok.status_code == 200 and ok.json()["events"]
 
 
-def test_off_by_default_and_on_with_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("off", ["0", "false", "no", "off", " 0 "])
+def test_the_setting_turns_it_off(monkeypatch: pytest.MonkeyPatch, off: str) -> None:
+    def loaded(self: Any, *args: Any, **kwargs: Any) -> None:  # stands for Rasa's model load
+        self.action_endpoint = None
+
+    monkeypatch.setattr(MessageProcessor, "__init__", loaded)
+    monkeypatch.setenv(local_actions.SETTING_ENV, off)
+    assert local_actions.install(PROBES) is False and MessageProcessor.__init__ is loaded
+
+
+def test_on_by_default_and_with_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     configured = EndpointConfig("http://127.0.0.1:1/webhook", headers={"Authorization": "Bearer x"})
 
     def loaded(self: Any, *args: Any, **kwargs: Any) -> None:  # stands for Rasa's model load
         self.action_endpoint = configured
 
     monkeypatch.setattr(MessageProcessor, "__init__", loaded)
-    monkeypatch.delenv(local_actions.SETTING_ENV, raising=False)
-    assert local_actions.install(PROBES) is False and MessageProcessor.__init__ is loaded
-    monkeypatch.setenv(local_actions.SETTING_ENV, "1")
-    try:
-        assert local_actions.install(PROBES) is True and local_actions.install(PROBES) is True
-        processor = MessageProcessor.__new__(MessageProcessor)
-        MessageProcessor.__init__(processor)
-        endpoint = processor.action_endpoint
-        assert isinstance(endpoint, local_actions.InProcessActionEndpoint)
-        assert (endpoint.url, endpoint.headers, endpoint.kwargs) == (configured.url, configured.headers, configured.kwargs)
-    finally:
-        local_actions._original_init = None
+    for setting in (None, "1"):
+        if setting is None:
+            monkeypatch.delenv(local_actions.SETTING_ENV, raising=False)
+        else:
+            monkeypatch.setenv(local_actions.SETTING_ENV, setting)
+        try:
+            assert local_actions.install(PROBES) is True and local_actions.install(PROBES) is True
+            processor = MessageProcessor.__new__(MessageProcessor)
+            MessageProcessor.__init__(processor)
+            endpoint = processor.action_endpoint
+            assert isinstance(endpoint, local_actions.InProcessActionEndpoint)
+            assert (endpoint.url, endpoint.headers, endpoint.kwargs) == (configured.url, configured.headers, configured.kwargs)
+        finally:
+            MessageProcessor.__init__ = loaded  # type: ignore[method-assign]
+            local_actions._original_init = None

@@ -1,4 +1,4 @@
-"""Through the running stack: with KEFU_ACTIONS_IN_PROCESS=1 a turn with custom actions needs no action server.
+"""Through the running stack: by default a turn with custom actions needs no action server.
 
 The action server is frozen (SIGSTOP: alive, but answers nothing), and an
 order look-up still gets its real reply, from the actions run inside Rasa.
@@ -22,7 +22,7 @@ TURNS = [("我的外卖到哪了", "订单号"), ("订单号2023112215300012345"
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
     data = tmp_path_factory.mktemp("inproc")
     # a short retry window: were the HTTP path used, the frozen server would cost 3 s and an apology, not hang the test
-    running = StackProcess(StackProcess.free_env(data, KEFU_ACTIONS_IN_PROCESS="1", KEFU_ACTION_RETRY_SECONDS="3",
+    running = StackProcess(StackProcess.free_env(data, KEFU_ACTION_RETRY_SECONDS="3",
                                                  KEFU_CREDENTIALS="bench/credentials_stock.yml"))
     try:
         yield running

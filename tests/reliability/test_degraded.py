@@ -7,14 +7,20 @@ in flight got the fallback "可能我没理解清楚".
 
 Redis and the action server are kept down by pausing the runner (SIGSTOP)
 before kill -9, so its supervisor restarts them only when the test lets it.
+The action server tests run on a stack that calls it over HTTP
+(``KEFU_ACTIONS_IN_PROCESS=0``); by default Rasa runs the actions itself and
+a dead action server costs a customer nothing (the last test).
 """
 from __future__ import annotations
 
 import time
 import uuid
+from typing import Iterator
+
+import pytest
 
 from core.responses import load_responses
-from tests.reliability.conftest import LATE_ORDER, Live, wait_for
+from tests.reliability.conftest import LATE_ORDER, Live, start_stack, wait_for
 
 
 def _texts(name: str) -> list:
@@ -55,7 +61,16 @@ def test_redis_down_the_bot_answers_and_an_escalation_lands_when_redis_is_back(l
     assert wait_for(lambda: not [p for p in live.outbox() if p.get("sender") == sender], timeout=30) is not None
 
 
-def test_action_server_killed_the_message_in_flight_gets_a_real_answer(live: Live) -> None:
+@pytest.fixture(scope="module")
+def http_actions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """A stack whose Rasa calls the action server over HTTP, as a deployment with remote actions does."""
+    running = start_stack(tmp_path_factory.mktemp("http-actions"), KEFU_ACTIONS_IN_PROCESS="0")
+    yield running
+    running.stack.stop()
+
+
+def test_action_server_killed_the_message_in_flight_gets_a_real_answer(http_actions: Live) -> None:
+    live = http_actions
     sender = f"actions-flight-{uuid.uuid4().hex[:8]}"
     assert wait_for(lambda: live.healthy("redis") and live.healthy("actions"), timeout=120) is not None
     live.kill("actions")  # the supervisor brings it back within seconds; the call retries meanwhile
@@ -67,7 +82,8 @@ def test_action_server_killed_the_message_in_flight_gets_a_real_answer(live: Liv
     assert "45" in reply and ("老街牛肉面" in reply or "王师傅" in reply), reply
 
 
-def test_action_server_down_longer_than_the_retries_a_clear_apology_then_answers(live: Live) -> None:
+def test_action_server_down_longer_than_the_retries_a_clear_apology_then_answers(http_actions: Live) -> None:
+    live = http_actions
     sender = f"actions-down-{uuid.uuid4().hex[:8]}"
     assert wait_for(lambda: live.healthy("redis") and live.healthy("actions"), timeout=120) is not None
     with live.supervision_paused():
@@ -81,3 +97,20 @@ def test_action_server_down_longer_than_the_retries_a_clear_apology_then_answers
     assert wait_for(lambda: live.healthy("actions"), timeout=120) is not None
     again = live.texts(live.say(sender, f"外卖超时好久了!! {LATE_ORDER}"))
     assert "45" in again and FALLBACK not in again, again
+
+
+def test_by_default_a_dead_action_server_costs_the_customer_nothing(live: Live) -> None:
+    """Actions run in Rasa's process (the default): the order is looked up at once, no retry, no apology."""
+    sender = f"actions-gone-{uuid.uuid4().hex[:8]}"
+    assert wait_for(lambda: live.healthy("redis") and live.healthy("actions"), timeout=120) is not None
+    with live.supervision_paused():
+        live.kill("actions")
+        assert wait_for(lambda: live.down("actions"), timeout=20) is not None
+        start = time.monotonic()
+        reply = live.texts(live.say(sender, f"外卖超时好久了!! {LATE_ORDER}"))
+        took = time.monotonic() - start
+    print(f"\naction server down, actions in process: answered in {took:.1f} s: {reply}")
+    assert APOLOGY not in reply and FALLBACK not in reply and MEMORY_NOTICE not in reply, reply
+    assert "45" in reply and ("老街牛肉面" in reply or "王师傅" in reply), reply
+    assert took < 5, f"the turn waited {took:.1f} s: was the action server called?"
+    assert wait_for(lambda: live.healthy("actions"), timeout=120) is not None

@@ -29,6 +29,10 @@ without dask's per-call scheduling (every parse and every prediction).
 DIET and TED are loaded without tracing Keras's training function
 (bot/dialogue/lean_load.py): about 270 MiB less per worker and a model load
 in a third of the time. ``KEFU_LEAN_MODEL_LOAD=0`` keeps Rasa's load.
+
+The dialogue states every policy asks for are extended by the new events of
+the conversation instead of rebuilt from its first event for every call
+(bot/dialogue/prior_states.py). ``KEFU_STATES_CACHE=0`` keeps Rasa's method.
 """
 from __future__ import annotations
 
@@ -186,7 +190,7 @@ def install() -> None:
     from rasa.core.actions.action import RemoteAction
     from rasa.core.processor import MessageProcessor
 
-    from bot.dialogue import lean_load  # here: imports TensorFlow (heavy), as above
+    from bot.dialogue import lean_load, prior_states  # here: import TensorFlow / Rasa's domain (heavy), as above
     from bot.dialogue.graph_runner import PlainGraphRunner  # here: imports Rasa's engine (heavy), as above
 
     _original_events_check = rasa.server.validate_events_in_request_body
@@ -198,4 +202,5 @@ def install() -> None:
         # the name MessageProcessor._load_model passes to rasa.engine.loader (inference only; training keeps dask)
         rasa.core.processor.DaskGraphRunner = PlainGraphRunner  # type: ignore[misc]
     lean_load.install()  # models loaded from now on (the server loads its model after the channels)
+    prior_states.install()  # dialogue states extended turn by turn (KEFU_STATES_CACHE=0: Rasa's method)
     _installed = True

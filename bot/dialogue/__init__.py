@@ -6,5 +6,7 @@
 - ``action_retry``: installed by bot.runner.rasa_main; a restarting action server is retried.
 - ``graph_runner.PlainGraphRunner``: the inference graph in dask's order without dask's scheduler
   (installed by bot.channels.speedups).
+- ``prior_states``: the dialogue states extended turn by turn, not rebuilt per policy call
+  (installed by bot.channels.speedups).
 - ``local_actions``: Kefu's custom actions in Rasa's process (``KEFU_ACTIONS_IN_PROCESS=0``: over HTTP).
 """

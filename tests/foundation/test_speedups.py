@@ -11,8 +11,10 @@ from jsonschema import ValidationError, validate
 from rasa.core.actions.action import RemoteAction
 from rasa.core.channels.channel import UserMessage
 from rasa.core.processor import MessageProcessor
+from rasa.shared.core.domain import Domain
 
 from bot.channels import speedups
+from bot.dialogue import prior_states
 from bot.dialogue.graph_runner import PlainGraphRunner
 from tests.model import agent
 
@@ -77,6 +79,7 @@ def installed() -> Iterator[None]:
         rasa.core.processor.DaskGraphRunner = original_runner  # type: ignore[misc]
         speedups._installed = False
         speedups._original_parse = speedups._original_events_check = None
+        prior_states.uninstall()
 
 
 def test_install_replaces_rasas_check_once(installed: None) -> None:
@@ -84,6 +87,7 @@ def test_install_replaces_rasas_check_once(installed: None) -> None:
     assert MessageProcessor._parse_message_with_graph is speedups._parse_message_with_graph
     assert rasa.core.processor.DaskGraphRunner is PlainGraphRunner  # models loaded from now on
     assert speedups._original_parse is not speedups._parse_message_with_graph, "installed twice: it would call itself"
+    assert Domain.states_for_tracker_history is prior_states.states_for_tracker_history
 
 
 class FakeRequest:

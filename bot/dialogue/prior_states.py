@@ -5,8 +5,9 @@ predicts (``tracker.past_states`` → ``Domain.states_for_tracker_history``):
 RulePolicy two or three times, Memoization and TED once each, so about nine
 times per customer message. Each call replays the whole conversation into a
 new tracker and featurises the state before every action taken, although
-only the last few events are new: half of the dialogue prediction's time
-(``python -m bench.prior_states`` profiles and times it).
+only the last few events are new. That was most of the dialogue
+prediction's time; ``python -m bench.prior_states`` times both ways (half
+the time per predicted action with the steps kept).
 
 :func:`states_for_tracker_history` gives what Rasa's method gives, built from
 per-conversation steps it keeps: the state before each action taken, with
@@ -19,6 +20,9 @@ and only the new events are replayed. Anything else (a rewind, a restart, a
 session start, another model's domain, other slots) rebuilds them from the
 first event, as Rasa does. The filtering for rule-only turns runs on every
 call exactly as in Rasa, on copies, so no caller can change a kept step.
+It calls the domain's own helpers for it (``_remove_rule_only_features`` and
+the others of Rasa 3.6.21, pinned); tests/foundation/test_prior_states.py
+checks the result against Rasa's method on every call the policies make.
 
 Kept: the ``KEFU_STATES_CACHE`` (default 256) conversations last asked for
 in this process, least recently used out first; ``0`` keeps Rasa's method.

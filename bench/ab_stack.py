@@ -68,8 +68,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                     assert isinstance(stacks["B"], StackProcess)
                     stacks[side] = StockStack(stacks["B"], Path(tmp) / "stock")
                 else:
-                    stacks[side] = StackProcess(StackProcess.free_env(
-                        Path(tmp) / side, SANIC_WORKERS="1", KEFU_CREDENTIALS="bench/credentials_stock.yml", **extra))
+                    settings = {"SANIC_WORKERS": "1", "KEFU_CREDENTIALS": "bench/credentials_stock.yml", **extra}  # --a/--b win
+                    stacks[side] = StackProcess(StackProcess.free_env(Path(tmp) / side, **settings))
                 warm_up({side: (stacks[side].url("rasa"), paths[side])})
             order = ["A", "B", "B", "A"] * ((args.rounds + 1) // 2)
             for users in levels:

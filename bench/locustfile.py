@@ -40,8 +40,12 @@ class Customer(_BASE):  # type: ignore[valid-type,misc]
     def conversation(self) -> None:
         sender = f"bench-{uuid.uuid4().hex[:12]}"
         script = conversation(next(_counter))
-        for step, text in script:
-            with self.client.post(PATH, json={"sender": sender, "message": text}, name=step, catch_response=True) as resp:
+        for index, (step, text) in enumerate(script):
+            # a conversation is one customer on their own device: its last turn closes the connection, so
+            # the next customer connects anew (to whichever Sanic worker accepts first), as real customers do
+            headers = {"Connection": "close"} if index == len(script) - 1 else None
+            with self.client.post(PATH, json={"sender": sender, "message": text}, name=step, headers=headers,
+                                  catch_response=True) as resp:
                 if resp.status_code != 200:
                     resp.failure(f"HTTP {resp.status_code}")
                     return

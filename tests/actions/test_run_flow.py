@@ -19,7 +19,8 @@ def _domain() -> dict:
     merged: dict = {"actions": [], "slots": {}}
     for path in sorted((ROOT / "domain").glob("*.yml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        merged["actions"] += data.get("actions") or []
+        # an action is its name, or {name: {send_domain: ...}} (domain/forms.yml)
+        merged["actions"] += [a if isinstance(a, str) else next(iter(a)) for a in data.get("actions") or []]
         merged["slots"].update(data.get("slots") or {})
     return merged
 

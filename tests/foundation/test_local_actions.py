@@ -8,6 +8,7 @@ the replies and the failures must be the same.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import subprocess
@@ -25,6 +26,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 from rasa.utils.endpoints import EndpointConfig
+from sanic.request import json_loads as sanic_json_loads
 
 from bench.conversations import conversation
 from bot.dialogue import local_actions
@@ -149,6 +151,32 @@ def test_the_http_action_server_still_wants_its_token(http_endpoint: EndpointCon
     assert httpx.post(str(http_endpoint.url), json=body, timeout=10).status_code == 401
     ok = httpx.post(str(http_endpoint.url), json=body, headers=http_endpoint.headers, timeout=10)
     assert ok.status_code == 200 and ok.json()["events"]
+
+
+TRICKY = [float("nan"), float("inf"), -float("inf"), 2**64, 2**63, -(2**63) - 1, 10**30, {1: "a", 2.5: "b"},
+          {True: 1, None: 2}, ("a", (1, 2)), "\ud800", "中文😀\u0000\n\"/\\", 1e-320, 0.1 + 0.2, -0.0,
+          [], {}, None, True]
+
+
+def _as_server_reads(text: str) -> str:
+    # repr: nan != nan, and 1 == 1.0 == True would hide a changed type
+    return repr(sanic_json_loads(text.encode()))
+
+
+def test_the_body_decodes_to_what_json_dumps_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(7)
+    floats = [rng.random() * 10 ** rng.randint(-300, 300) * rng.choice((1, -1)) for _ in range(20000)]
+    values: List[Any] = [*TRICKY, floats] + [generated_tracker(seed).current_state(EventVerbosity.ALL) for seed in range(12)]
+    for value in values:
+        assert _as_server_reads(local_actions.client_dumps(value)) == _as_server_reads(json.dumps(value))
+
+    def refuses(value: Any) -> str:
+        raise OverflowError("what ujson may refuse")
+
+    monkeypatch.setattr(local_actions.BaseHTTPResponse, "_dumps", staticmethod(refuses))
+    assert local_actions.client_dumps({"a": [1, 2]}) == json.dumps({"a": [1, 2]})
+    with pytest.raises(TypeError):  # what aiohttp's json.dumps raises, not ujson's refusal
+        local_actions.client_dumps({"a": object()})
 
 
 @pytest.mark.parametrize("off", ["0", "false", "no", "off", " 0 "])

@@ -151,16 +151,25 @@ def _against_stock(report: Report) -> List[str]:
             "worker's speed.")
     scale = [(users, one.get((KEFU, users, 1)), one.get((KEFU, users, 2))) for users in (10, 50)]
     said = ", ".join(f"x{b.rps / a.rps:.2f} at {users} customers" for users, a, b in scale if a and b and a.rps)
-    ceilings = [(users, two_worker_ceiling(a, os.cpu_count() or 1)) for users, a, b in scale if a and b and a.cpu_ms]
+    cores = os.cpu_count() or 1
+    ceilings = [(users, two_worker_ceiling(a, cores)) for users, a, b in scale if a and b and a.cpu_ms]
     ceiling_text = ", ".join(f"x{c:.2f} at {users}" for users, c in ceilings if c is not None)
     if said and ceiling_text:
-        said += (f" (the CPU per turn of the 1-worker runs allows at most {ceiling_text} customers on this machine: "
+        said += (f" (the CPU per turn of the 1-worker runs would allow at most {ceiling_text} customers on this machine: "
                  "see CPU per turn, by process)")
+    used = [(users, a, b, machine_limit(b, cores)) for users, a, b in scale if a and b and a.rps and b.cpu_ms]
+    used_text = "; ".join(
+        f"at {users} customers {sum(b.cpu_ms.values()):.2f} ms per turn against {sum(a.cpu_ms.values()):.2f} with one "
+        f"worker, so the cores serve at most {limit:.0f} turns/s, x{limit / a.rps:.2f} of one worker's {a.rps:.1f}, "
+        f"and it reached {b.rps:.1f} ({b.rps / limit:.0%} of that)"
+        for users, a, b, limit in used if limit)
+    if said and used_text:
+        said += (f". Two workers make a turn cost more CPU (both cores busy, with Redis, the bridge and locust on them): "
+                 f"{used_text}")
     if said:
         out.append(
-            f"- Two workers: {said}. With few customers the second worker often has nothing to do (each customer waits "
-            "for the reply before the next message), and both share the 2 cores with Redis, the bridge and locust (the "
-            "custom actions run inside each worker). Memory: the model cannot be shared by loading it before Sanic forks: `python -m bench.fork_model` "
+            f"- Two workers: {said}. Both workers share the 2 cores with Redis, the bridge and locust (the custom actions "
+            "run inside each worker), so this row needs more cores or the load generator on another machine. Memory: the model cannot be shared by loading it before Sanic forks: `python -m bench.fork_model` "
             "loads it, forks two children and none answers (each waits in TensorFlow's quick_execute, whose thread pools "
             "do not survive a fork), so each worker loads its own copy, as Rasa does; the command prints the model's share "
             "of a worker.")

@@ -98,10 +98,14 @@ def test_cpu_per_turn_says_how_far_a_second_worker_can_go(tmp_path: Path, monkey
     report = _report()
     one = _load(KEFU, 50, 300, 400, 90)
     one.cpu_ms = {"rasa": 10.0, "actions": 0.0, "redis": 0.4, "handoff": 0.1, "locust": 0.5}
-    report.loads += [one, _load(KEFU, 50, 200, 300, 160, workers=2)]
+    two = _load(KEFU, 50, 200, 300, 160, workers=2)
+    two.cpu_ms = {"rasa": 11.0, "actions": 0.0, "redis": 0.4, "handoff": 0.1, "locust": 0.5}  # 12 ms: 166.7 turns/s at most
+    report.loads += [one, two]
     assert round(two_worker_ceiling(one, 2) or 0, 2) == 2.02
     remote = dataclasses.replace(one, cpu_ms={**one.cpu_ms, "actions": 3.0})
     assert round(two_worker_ceiling(remote, 2) or 0, 2) == 1.59
     text = write(report, tmp_path / "RESULTS.md")
     assert "| Kefu channel | 50 | 1 | 10.00 | 0.00 | 0.40 | 0.10 | 0.50 | 11.00 | 90.0 | 182 |" in text
-    assert "allows at most x2.02 at 50 customers" in text
+    assert "would allow at most x2.02 at 50 customers" in text
+    assert ("at 50 customers 12.00 ms per turn against 11.00 with one worker, so the cores serve at most 167 turns/s, "
+            "x1.85 of one worker's 90.0, and it reached 160.0 (96% of that)") in text

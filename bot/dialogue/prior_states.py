@@ -69,6 +69,8 @@ class Entry:
     replay: DialogueStateTracker
     events: List[Event] = field(default_factory=list)
     steps: List[Step] = field(default_factory=list)
+    #: the step after the last event (the current state), until an event is added
+    final: Optional[Step] = None
 
 
 def _slots(tracker: DialogueStateTracker) -> Tuple[Tuple[Text, Any], ...]:
@@ -117,10 +119,13 @@ class PriorStates:
                     entry.steps.append(_step(domain, entry.replay, omit_unset_slots, event.hide_rule_turn))
                 entry.replay.update(event)
                 entry.events.append(event)
+                entry.final = None
+            if entry.final is None:  # policies ask several times between two events: featurise the state once
+                entry.final = _step(domain, entry.replay, omit_unset_slots, False)
             self._entries[key] = entry
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
-            return [*entry.steps, _step(domain, entry.replay, omit_unset_slots, False)]
+            return [*entry.steps, entry.final]
 
     @staticmethod
     def _extends(entry: Entry, domain: Domain, tracker: DialogueStateTracker, applied: List[Event]) -> bool:

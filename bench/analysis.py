@@ -159,7 +159,7 @@ def _against_stock(report: Report) -> List[str]:
                  "see CPU per turn, by process)")
     used = [(users, a, b, machine_limit(b, cores)) for users, a, b in scale if a and b and a.rps and b.cpu_ms]
     used_text = "; ".join(
-        f"at {users} customers {sum(b.cpu_ms.values()):.2f} ms per turn against {sum(a.cpu_ms.values()):.2f} with one "
+        f"at {users} customers {cpu_total(b):.2f} ms per turn against {cpu_total(a):.2f} with one "
         f"worker, so the cores serve at most {limit:.0f} turns/s, x{limit / a.rps:.2f} of one worker's {a.rps:.1f}, "
         f"and it reached {b.rps:.1f} ({b.rps / limit:.0%} of that)"
         for users, a, b, limit in used if limit)
@@ -180,9 +180,14 @@ def _against_stock(report: Report) -> List[str]:
 CPU_PROCESSES = ("rasa", "actions", "redis", "handoff", "locust")
 
 
+def cpu_total(result: LoadResult) -> float:
+    """CPU milliseconds per turn of every recorded process, the load generator included."""
+    return sum(result.cpu_ms.get(name, 0.0) for name in CPU_PROCESSES)
+
+
 def machine_limit(result: LoadResult, cores: int) -> Optional[float]:
     """Turns/s the machine's cores could serve at this run's CPU per turn (all processes, load generator included)."""
-    total = sum(result.cpu_ms.get(name, 0.0) for name in CPU_PROCESSES)
+    total = cpu_total(result)
     return 1000.0 * cores / total if total > 0 else None
 
 
@@ -211,9 +216,8 @@ def cpu_section(report: Report) -> List[str]:
            "| channel | customers | Sanic workers | " + " | ".join(CPU_PROCESSES) + " | total | turns/s | machine's limit turns/s |",
            "|---|---|---|" + "---|" * (len(CPU_PROCESSES) + 3)]
     for r in rows:
-        total = sum(r.cpu_ms.get(name, 0.0) for name in CPU_PROCESSES)
         limit = machine_limit(r, cores)
         cells = " | ".join(f"{r.cpu_ms[name]:.2f}" if name in r.cpu_ms else "-" for name in CPU_PROCESSES)
-        out.append(f"| {r.channel} | {r.users} | {r.workers} | {cells} | {total:.2f} | {r.rps:.1f} | "
-                   f"{limit:.0f} |" if limit else f"| {r.channel} | {r.users} | {r.workers} | {cells} | {total:.2f} | {r.rps:.1f} | - |")
+        out.append(f"| {r.channel} | {r.users} | {r.workers} | {cells} | {cpu_total(r):.2f} | {r.rps:.1f} | "
+                   f"{f'{limit:.0f}' if limit else '-'} |")
     return out

@@ -12,7 +12,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import httpx
 import psutil
@@ -26,16 +26,20 @@ from bot.runner.stack_process import StackProcess
 
 # ---- load generation (locust) ------------------------------------------------------------
 
+def process_tree(proc: psutil.Process) -> List[psutil.Process]:
+    """A process and its live children (Sanic's workers); none if it is gone."""
+    try:
+        return [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
 def cpu_seconds(procs: Dict[str, psutil.Process]) -> Dict[str, float]:
     """CPU seconds (user + system) each process and its live children have used so far."""
     out = {}
     for name, proc in procs.items():
         total = 0.0
-        try:
-            tree = [proc, *proc.children(recursive=True)]
-        except psutil.Error:
-            tree = []
-        for member in tree:
+        for member in process_tree(proc):
             try:
                 times = member.cpu_times()
             except psutil.Error:
@@ -94,7 +98,7 @@ def locust(report: Report, host: str, path: str, users: int, seconds: int, label
 def _tree_memory(proc: psutil.Process) -> Tuple[float, float]:
     """(RSS, PSS) in MiB of a process and its children (Sanic workers)."""
     rss = pss = 0.0
-    for p in [proc, *proc.children(recursive=True)]:
+    for p in process_tree(proc):
         try:
             info = p.memory_full_info()
         except psutil.Error:

@@ -122,9 +122,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             time.sleep(2)
             rest, stock_rest = memory_now(stack), memory_now(stock)
             # whose processes serve each channel: stock Rasa's own, or Kefu's stack
-            procs = {label: stack.processes() for label in targets}
+            kefu_procs = stack.processes()
+            procs = {label: kefu_procs for label in targets}
             if STOCK_RASA in procs:  # stock Rasa's servers, on the Kefu stack's Redis
-                procs[STOCK_RASA] = {**stock.processes(), "redis": procs[STOCK_RASA]["redis"]}
+                procs[STOCK_RASA] = {**stock.processes(), "redis": kefu_procs["redis"]}
             with MemorySampler(stack) as sampler, MemorySampler(stock) as stock_sampler:
                 for users_n in users:
                     for label, target in targets.items():

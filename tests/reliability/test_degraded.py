@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Iterator
+from typing import Iterator, Tuple
 
 import pytest
 
@@ -69,6 +69,22 @@ def http_actions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     running.stack.stop()
 
 
+def _late_order_answered(reply: str) -> bool:
+    """The real answer to LATE_ORDER's delay: its 45 minutes and its shop or rider."""
+    return "45" in reply and ("老街牛肉面" in reply or "王师傅" in reply)
+
+
+def _ask_with_actions_down(live: Live, sender: str) -> Tuple[str, float]:
+    """The reply to a delayed order while the action server is dead (supervision paused), and how long it took."""
+    assert wait_for(lambda: live.healthy("redis") and live.healthy("actions"), timeout=120) is not None
+    with live.supervision_paused():
+        live.kill("actions")
+        assert wait_for(lambda: live.down("actions"), timeout=20) is not None
+        start = time.monotonic()
+        reply = live.texts(live.say(sender, f"外卖超时好久了!! {LATE_ORDER}"))
+        return reply, time.monotonic() - start
+
+
 def test_action_server_killed_the_message_in_flight_gets_a_real_answer(http_actions: Live) -> None:
     live = http_actions
     sender = f"actions-flight-{uuid.uuid4().hex[:8]}"
@@ -79,19 +95,13 @@ def test_action_server_killed_the_message_in_flight_gets_a_real_answer(http_acti
     took = time.monotonic() - start
     print(f"\naction server killed: answered in {took:.1f} s: {reply}")
     assert FALLBACK not in reply and APOLOGY not in reply and MEMORY_NOTICE not in reply, reply
-    assert "45" in reply and ("老街牛肉面" in reply or "王师傅" in reply), reply
+    assert _late_order_answered(reply), reply
 
 
 def test_action_server_down_longer_than_the_retries_a_clear_apology_then_answers(http_actions: Live) -> None:
     live = http_actions
     sender = f"actions-down-{uuid.uuid4().hex[:8]}"
-    assert wait_for(lambda: live.healthy("redis") and live.healthy("actions"), timeout=120) is not None
-    with live.supervision_paused():
-        live.kill("actions")
-        assert wait_for(lambda: live.down("actions"), timeout=20) is not None
-        start = time.monotonic()
-        reply = live.texts(live.say(sender, f"外卖超时好久了!! {LATE_ORDER}"))
-        took = time.monotonic() - start
+    reply, took = _ask_with_actions_down(live, sender)
     print(f"\naction server down: apology after {took:.1f} s: {reply}")
     assert APOLOGY in reply and FALLBACK not in reply, reply
     assert wait_for(lambda: live.healthy("actions"), timeout=120) is not None
@@ -101,16 +111,9 @@ def test_action_server_down_longer_than_the_retries_a_clear_apology_then_answers
 
 def test_by_default_a_dead_action_server_costs_the_customer_nothing(live: Live) -> None:
     """Actions run in Rasa's process (the default): the order is looked up at once, no retry, no apology."""
-    sender = f"actions-gone-{uuid.uuid4().hex[:8]}"
-    assert wait_for(lambda: live.healthy("redis") and live.healthy("actions"), timeout=120) is not None
-    with live.supervision_paused():
-        live.kill("actions")
-        assert wait_for(lambda: live.down("actions"), timeout=20) is not None
-        start = time.monotonic()
-        reply = live.texts(live.say(sender, f"外卖超时好久了!! {LATE_ORDER}"))
-        took = time.monotonic() - start
+    reply, took = _ask_with_actions_down(live, f"actions-gone-{uuid.uuid4().hex[:8]}")
     print(f"\naction server down, actions in process: answered in {took:.1f} s: {reply}")
     assert APOLOGY not in reply and FALLBACK not in reply and MEMORY_NOTICE not in reply, reply
-    assert "45" in reply and ("老街牛肉面" in reply or "王师傅" in reply), reply
+    assert _late_order_answered(reply), reply
     assert took < 5, f"the turn waited {took:.1f} s: was the action server called?"
     assert wait_for(lambda: live.healthy("actions"), timeout=120) is not None

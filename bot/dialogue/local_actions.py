@@ -19,7 +19,7 @@ does around it:
   reply encoded as Sanic's ``response.json`` and decoded as aiohttp's
   ``response.json()``: the action sees the same tracker dict and Rasa the
   same reply, value for value, as over HTTP. aiohttp encodes the body with
-  ``json.dumps``; here Sanic's own encoder (ujson) writes it, about three
+  ``json.dumps``; here Sanic's own encoder (ujson) writes it, about 2.5
   times faster on a tracker, and the text decodes to the same value
   (:func:`client_dumps`);
 - the action server's answers on failure: 400 with ``{"error",
@@ -36,8 +36,9 @@ server process still runs and still answers HTTP callers with its token;
 Rasa just does not call it. Why on by default (bench/RESULTS.md): the HTTP
 path costs the action server 1.4 ms of CPU per turn and the Rasa server the
 round trip, work that stays in one process however many Rasa workers run; in
-process, a second worker takes its share and the stack scales with workers. The actions' outbox, Redis and order look-ups are the same code with
-the same environment (bot/runner/settings.py gives every service one
+process, a second worker takes its share and the stack scales with
+workers. The actions' outbox, Redis and order look-ups are the same code
+with the same environment (bot/runner/settings.py gives every service one
 environment); their log lines go to Rasa's log.
 """
 from __future__ import annotations

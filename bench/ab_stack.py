@@ -77,19 +77,21 @@ def main(argv: Optional[List[str]] = None) -> int:
                     result = locust(report, stacks[side].url("rasa"), paths[side], users, args.seconds, side)
                     results[users][side].append(result)
                     print(f"{users:3} customers, round {index + 1:2} {side}: {result.rps:6.1f} turns/s p50 {result.p50:5.0f} "
-                          f"p95 {result.p95:5.0f} ms errors {result.failures}", flush=True)
+                          f"p95 {result.p95:5.0f} p99 {result.p99:5.0f} ms errors {result.failures}", flush=True)
         finally:
             for stack in stacks.values():
                 stack.stop()
     for users in levels:
-        med = {side: {k: statistics.median(getattr(r, k) for r in rs) for k in ("rps", "p50", "p95")}
+        med = {side: {k: statistics.median(getattr(r, k) for r in rs) for k in ("rps", "p50", "p95", "p99")}
                for side, rs in results[users].items()}
         for side in ("A", "B"):
             print(f"{users:3} customers, {side} ({_name(args, side)}): median "
                   f"{med[side]['rps']:.1f} turns/s, p50 {med[side]['p50']:.0f} ms, p95 {med[side]['p95']:.0f} ms, "
+                  f"p99 {med[side]['p99']:.0f} ms, "
                   f"errors {sum(r.failures for r in results[users][side])}")
         print(f"{users:3} customers, B/A: turns/s x{med['B']['rps'] / med['A']['rps']:.2f}, "
-              f"p50 x{med['B']['p50'] / med['A']['p50']:.2f}, p95 x{med['B']['p95'] / med['A']['p95']:.2f}")
+              f"p50 x{med['B']['p50'] / med['A']['p50']:.2f}, p95 x{med['B']['p95'] / med['A']['p95']:.2f}, "
+              f"p99 x{med['B']['p99'] / med['A']['p99']:.2f}")
     return 0
 
 

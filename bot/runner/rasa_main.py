@@ -10,7 +10,8 @@ copy of the command line (what ``ps`` shows) never holds the secret.
 It also makes custom action calls retry while the action server restarts
 (bot/dialogue/action_retry.py) and runs Kefu's custom actions in this
 process instead of over HTTP (bot/dialogue/local_actions.py;
-``KEFU_ACTIONS_IN_PROCESS=0`` calls the action server).
+``KEFU_ACTIONS_IN_PROCESS=0`` calls the action server), and keeps the
+loaded model out of full garbage collections (bot/runner/gc_freeze.py).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from typing import List, Sequence
 from rasa.__main__ import main as rasa_cli_main
 
 from bot.dialogue import action_retry, local_actions
+from bot.runner import gc_freeze
 
 TOKEN_ENV = "KEFU_RASA_TOKEN"
 
@@ -52,6 +54,7 @@ def main() -> int:
     sys.argv = ["rasa", *args]
     action_retry.install()  # custom actions retry while the action server restarts
     local_actions.install()  # unless KEFU_ACTIONS_IN_PROCESS=0
+    gc_freeze.install()  # the loaded model out of full collections, unless KEFU_GC_FREEZE=0
     rasa_cli_main()
     return 0
 

@@ -91,7 +91,7 @@ accept: install spacy train ## Accept the current evaluation as the baseline (te
 reload: install spacy train ## Load the newly trained model into the running stack, no downtime
 	$(PY) -m bot.runner.reload
 
-bench: install spacy train seed ## Benchmarks (~12-15 min): write bench/RESULTS.md and bench/latency.png
+bench: install spacy train seed ## Benchmarks (~15-18 min): write bench/RESULTS.md and bench/latency.png
 	@command -v redis-benchmark >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-tools >/dev/null; } || true
 	$(PY) bench/run.py
 

@@ -34,6 +34,21 @@ def stock_ratio(report: Report) -> Optional[Tuple[float, int]]:
     return statistics.median(kefu) / statistics.median(stock), min(len(kefu), len(stock))
 
 
+def worker_scale(report: Report, users: int) -> Optional[Tuple[float, float, float, int]]:
+    """(2-worker turns/s over 1-worker's, 1-worker median, 2-worker median, rounds per side) at ``users``, or None.
+
+    From the alternating rounds (both stacks up, WORKERS_ORDER): a host that
+    speeds up or slows down during the run moves both sides alike, which two
+    single runs minutes apart do not.
+    """
+    one = [r.rps for r in report.workers_rounds if r.users == users and r.workers == 1]
+    two = [r.rps for r in report.workers_rounds if r.users == users and r.workers == 2]
+    if not one or not two or not statistics.median(one):
+        return None
+    a, b = statistics.median(one), statistics.median(two)
+    return b / a, a, b, min(len(one), len(two))
+
+
 def repeat_note() -> str:
     """How often a customer message repeats an earlier one word for word (the NLU parse cache's best case)."""
     small, large = repeat_share(300), repeat_share(2000)
@@ -150,7 +165,7 @@ def _against_stock(report: Report) -> List[str]:
             "process (the default), so their CPU waits its turn on this worker too: it scales with workers, not with one "
             "worker's speed.")
     scale = [(users, one.get((KEFU, users, 1)), one.get((KEFU, users, 2))) for users in (10, 50)]
-    said = ", ".join(f"x{b.rps / a.rps:.2f} at {users} customers" for users, a, b in scale if a and b and a.rps)
+    said = ", ".join(_scale_text(report, users, a, b) for users, a, b in scale if a and b and a.rps)
     cores = os.cpu_count() or 1
     ceilings = [(users, two_worker_ceiling(a, cores)) for users, a, b in scale if a and b and a.cpu_ms]
     ceiling_text = ", ".join(f"x{c:.2f} at {users}" for users, c in ceilings if c is not None)
@@ -174,6 +189,15 @@ def _against_stock(report: Report) -> List[str]:
             "do not survive a fork), so each worker loads its own copy, as Rasa does; the command prints the model's share "
             "of a worker.")
     return out
+
+
+def _scale_text(report: Report, users: int, one: LoadResult, two: LoadResult) -> str:
+    single = f"x{two.rps / one.rps:.2f}"
+    scale = worker_scale(report, users)
+    if scale is None:
+        return f"{single} at {users} customers"
+    return (f"x{scale[0]:.2f} at {users} customers (medians of {scale[3]} alternating rounds, "
+            f"{scale[1]:.1f} -> {scale[2]:.1f} turns/s; the single runs above {single})")
 
 
 #: the processes whose CPU a load run records (bench/measure.locust), in the table's order

@@ -26,6 +26,10 @@ TARGET_OVERHEAD = 0.10
 PAIRED_ORDER = (STOCK, KEFU, KEFU, STOCK, STOCK, KEFU)
 #: the same for Kefu against stock Rasa (the throughput ratio of issue 17)
 RATIO_ORDER = (STOCK_RASA, KEFU, KEFU, STOCK_RASA, STOCK_RASA, KEFU)
+#: SANIC_WORKERS of each alternating round, both stacks up: one worker against two, in the same minutes
+WORKERS_ORDER = (1, 2, 2, 1, 1, 2)
+#: customers of the alternating worker rounds
+WORKERS_LEVELS = (10, 50)
 PAIRED_SECONDS = 12
 TARGET_RASA_MIB = 1.5 * 1024
 TARGET_ESCALATION_P99 = 50.0
@@ -71,6 +75,8 @@ class Report:
     paired: List[LoadResult] = field(default_factory=list)
     #: alternating stock Rasa / Kefu rounds at 10 customers, for the throughput ratio
     ratio: List[LoadResult] = field(default_factory=list)
+    #: alternating 1- and 2-worker rounds (WORKERS_ORDER) at each of WORKERS_LEVELS, for the scale-out target
+    workers_rounds: List[LoadResult] = field(default_factory=list)
     #: seconds of a fixed pure-Python loop (bench/measure.host_speed): how fast this host is today
     host_seconds: float = 0.0
     #: whether one scripted conversation got the same replies from stock Rasa and from Kefu
@@ -80,7 +86,7 @@ class Report:
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "Report":
         """The report bench/run.py saved as JSON (``dataclasses.asdict``)."""
-        loads = {key: [LoadResult(**r) for r in data.get(key, [])] for key in ("loads", "paired", "ratio")}
+        loads = {key: [LoadResult(**r) for r in data.get(key, [])] for key in ("loads", "paired", "ratio", "workers_rounds")}
         return cls(**{**data, **loads, "load_before": tuple(data["load_before"])})
 
 

@@ -174,10 +174,14 @@ def start_stock(stack: StackProcess, tmp: Path) -> Tuple[StockStack, float]:
 
 
 def warm_up(targets: Dict[str, Target]) -> None:
-    """One conversation per channel, so first-call costs (TF graph tracing) are not measured."""
-    with httpx.Client(timeout=60) as http:
-        for label, (base, path) in targets.items():
-            for index, script in enumerate(CONVERSATIONS):
+    """Ten conversations per channel, so first-call costs (TF graph tracing) are not measured.
+
+    Each on its own connection: with several Sanic workers, each accepts some
+    of them (one kept-alive connection would warm one worker only).
+    """
+    for label, (base, path) in targets.items():
+        for index, script in enumerate(CONVERSATIONS):
+            with httpx.Client(timeout=60) as http:
                 for _step, text in script:
                     http.post(base + path, json={"sender": f"warm-{index}-{label[:5]}", "message": text})
 

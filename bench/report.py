@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Optional
 
 import psutil
 
-from bench.analysis import analysis, cpu_section, paired_overhead, repeat_note, stock_ratio
+from bench.analysis import analysis, cpu_section, paired_overhead, repeat_note, stock_ratio, worker_scale
 from bench.base import (KEFU, PAIRED_SECONDS, STOCK, STOCK_RASA, TARGET_AGENT_P99, TARGET_CLAIMS, TARGET_ESCALATION_P99,
                         TARGET_OVERHEAD, TARGET_P95_MS, TARGET_P95_RATIO_MS, TARGET_RASA_MIB, TARGET_RPS,
                         TARGET_SINGLE_P50_MS, TARGET_STOCK_RATIO, TARGET_WORKER_SCALE, Report, get_in)
@@ -166,6 +166,11 @@ def write(report: Report, path: Path) -> str:
             if base and base.rps:
                 lines.append(f"- {r.users} customers: {base.rps:.1f} -> {r.rps:.1f} turns/s (x{r.rps / base.rps:.2f}), "
                              f"p95 {base.p95:.0f} -> {r.p95:.0f} ms")
+    if report.workers_rounds:
+        lines += ["", f"1 worker against 2 workers, both stacks up, rounds alternating ({PAIRED_SECONDS} s each, in this order):", "",
+                  "| round | customers | Sanic workers | turns/s | p50 ms | p95 ms |", "|---|---|---|---|---|---|"]
+        lines += [f"| {i} | {r.users} | {r.workers} | {r.rps:.1f} | {r.p50:.0f} | {r.p95:.0f} |"
+                  for i, r in enumerate(report.workers_rounds, 1)]
     lines += cpu_section(report)
     lines += ["", "![latency and throughput against concurrency](latency.png)", ""]
 
@@ -226,11 +231,18 @@ def _issue17_targets(report: Report) -> List[str]:
     if single:
         out.append(f"| 1 customer, whole stack: p50 <= {TARGET_SINGLE_P50_MS:.0f} ms | p50 {single.p50:.0f} ms | "
                    f"{_verdict(single.p50 <= TARGET_SINGLE_P50_MS)} |")
-    for users in sorted({r.users for r in report.loads if r.workers == 2}):
+    for users in sorted({r.users for r in report.loads + report.workers_rounds if r.workers == 2}):
+        scale = worker_scale(report, users)
         w1, w2 = one.get((KEFU, users, 1)), one.get((KEFU, users, 2))
-        if w1 and w2 and w1.rps:
-            out.append(f"| 2 workers, {users} customers: >= {TARGET_WORKER_SCALE:.1f}x one worker's turns/s | x{w2.rps / w1.rps:.2f} "
-                       f"({w1.rps:.1f} -> {w2.rps:.1f}) | {_verdict(w2.rps / w1.rps >= TARGET_WORKER_SCALE)} |")
+        if scale is not None:  # alternating rounds, both stacks up: what the target is judged on
+            value, rps1, rps2, rounds = scale
+            measured = f"x{value:.2f} ({rps1:.1f} -> {rps2:.1f}, medians of {rounds} alternating {PAIRED_SECONDS}-s rounds each)"
+        elif w1 and w2 and w1.rps:  # a run from before the alternating rounds: its two single runs
+            value, measured = w2.rps / w1.rps, f"x{w2.rps / w1.rps:.2f} ({w1.rps:.1f} -> {w2.rps:.1f})"
+        else:
+            continue
+        out.append(f"| 2 workers, {users} customers: >= {TARGET_WORKER_SCALE:.1f}x one worker's turns/s | {measured} | "
+                   f"{_verdict(value >= TARGET_WORKER_SCALE)} |")
     return out
 
 

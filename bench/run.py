@@ -5,7 +5,9 @@ in the same run, written to bench/RESULTS.md (and bench/latency.png).
   and Rasa's stock REST channel on the same model, at 1, 10 and 50 concurrent
   customers (locust, multi-turn conversations with real order look-ups,
   127.0.0.1 only), interleaved so both see the same machine;
-- throughput with SANIC_WORKERS=1 and 2 (Redis lock store);
+- throughput with SANIC_WORKERS=1 and 2 (Redis lock store): single runs, then
+  alternating rounds with both stacks up, whose medians judge the scale-out
+  target (a host that drifts during the run moves both sides alike);
 - the handoff bridge (bench/handoff_bench.py) next to redis-benchmark on the
   same Redis;
 - training time, model load time, stack start-up, resident memory of each
@@ -13,7 +15,7 @@ in the same run, written to bench/RESULTS.md (and bench/latency.png).
 - a py-spy profile of the Rasa server under the 10-customer load, summarised;
 - the NLU evaluation one-line summaries (`make eval`, `make eval-external`).
 
-Every step is bounded in time; the whole run takes about 12-15 minutes on
+Every step is bounded in time; the whole run takes about 15-18 minutes on
 the 2-core machine. `--quick` is a 2-3 minute smoke run for development.
 """
 from __future__ import annotations
@@ -35,12 +37,14 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # `python bench/run.py` puts bench/ on the path, not the project
 
-from bench.base import BENCH, KEFU, LoadResult, PAIRED_ORDER, PAIRED_SECONDS, RATIO_ORDER, STOCK, STOCK_RASA, Report, log  # noqa: E402
+from bench.base import (BENCH, KEFU, PAIRED_ORDER, PAIRED_SECONDS, RATIO_ORDER, STOCK, STOCK_RASA, WORKERS_LEVELS,  # noqa: E402
+                        WORKERS_ORDER, LoadResult, Report, log)
 from bench.hotspots import profile_under_load  # noqa: E402
 from bench.measure import (MemorySampler, Target, channel_targets, host_speed, locust, measure_model_load,  # noqa: E402
                            measure_training, memory_now, run_eval, run_handoff, same_replies, start_stack, start_stock,
                            warm_up)
 from bench.stock_stack import StockStack  # noqa: E402
+from bot.runner.stack_process import StackProcess  # noqa: E402
 from bench.report import plot, write  # noqa: E402
 
 
@@ -74,13 +78,49 @@ def _alternate(report: Report, targets: Dict[str, Target], procs: Dict[str, Dict
             into.append(_load(report, targets[label], 10, PAIRED_SECONDS, label, procs=procs[label]))
 
 
+def label_of(targets: Dict[str, Target]) -> str:
+    """The channel the worker runs measure: Kefu's when the stack serves it."""
+    return KEFU if KEFU in targets else STOCK
+
+
+def _two_workers(report: Report, tmp: Path, users: List[int], seconds: int) -> StackProcess:
+    """Start the 2-worker stack (beside the idle 1-worker one) and run its single load steps, memory sampled."""
+    log("starting the stack with SANIC_WORKERS=2 ...")
+    stack2, startup2 = start_stack(tmp, 2)
+    report.timings["stack start-up to healthy, 2 workers (s)"] = startup2
+    try:
+        targets2 = channel_targets(stack2)
+        label = label_of(targets2)
+        warm_up({label: targets2[label]})
+        time.sleep(2)
+        rest2 = memory_now(stack2)
+        with MemorySampler(stack2) as sampler2:
+            for users_n in [u for u in users if u > 1]:
+                report.loads.append(_load(report, targets2[label], users_n, seconds, label, workers=2, procs=stack2.processes()))
+        _memory(report, "2 workers", {"rasa": rest2["rasa"]}, sampler2)
+    except BaseException:
+        stack2.stop()
+        raise
+    return stack2
+
+
+def _alternate_workers(report: Report, label: str, targets: Dict[int, Target],
+                       procs: Dict[int, Dict[str, psutil.Process]]) -> None:
+    """1 worker against 2 in alternating rounds (WORKERS_ORDER), both stacks up, at each of WORKERS_LEVELS."""
+    for users in WORKERS_LEVELS:
+        log(f"1 against 2 workers: alternating rounds at {users} customers ...")
+        for workers in WORKERS_ORDER:
+            report.workers_rounds.append(_load(report, targets[workers], users, PAIRED_SECONDS, label,
+                                               workers=workers, procs=procs[workers]))
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=25, help="duration of each load step")
     parser.add_argument("--users", default="1,10,50")
     parser.add_argument("--quick", action="store_true", help="short smoke run (steps of 8 s, no training)")
     parser.add_argument("--no-train", action="store_true", help="skip the training-time measurement")
-    parser.add_argument("--no-workers", action="store_true", help="skip the SANIC_WORKERS=2 run")
+    parser.add_argument("--no-workers", action="store_true", help="skip the SANIC_WORKERS=2 runs and the alternating worker rounds")
     parser.add_argument("--no-eval", action="store_true", help="skip the NLU evaluation summaries")
     parser.add_argument("--rewrite", action="store_true",
                         help=f"measure nothing: write RESULTS.md and latency.png again from the last run's figures ({FIGURES.name})")
@@ -112,6 +152,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         stack, startup = start_stack(tmp, 1)
         report.timings["stack start-up to healthy, 1 worker (s)"] = startup
         stock: Optional[StockStack] = None
+        stack2: Optional[StackProcess] = None
         try:
             stock, stock_startup = start_stock(stack, tmp)
             report.timings["stock Rasa start-up to healthy (s)"] = stock_startup
@@ -135,29 +176,23 @@ def main(argv: Optional[List[str]] = None) -> int:
             _alternate(report, targets, procs)
             log("profiling the Rasa server under load (py-spy) ...")
             profile_under_load(report, stack, targets.get(KEFU, targets[STOCK])[1], 10, max(12, args.seconds))
+            stock.stop()  # its part is done; stopped now so the 2-worker rounds share the machine with idle Kefu only
+            stock = None
+            if not args.no_workers:
+                stack2 = _two_workers(report, tmp, users, args.seconds)
+                label = label_of(targets)
+                _alternate_workers(report, label, {1: targets[label], 2: channel_targets(stack2)[label]},
+                                   {1: kefu_procs, 2: stack2.processes()})
+                stack2.stop()
+                stack2 = None
+            # last on this stack: the bench's agents leave thousands of claimed tickets whose leases run out 30 s
+            # later, and the bridge hands each back to the queue and tells its customer (through this Rasa server)
             log("handoff bridge and redis-benchmark ...")
             run_handoff(stack, report, 5 if args.quick else 8, args.quick)
         finally:
-            if stock is not None:
-                stock.stop()
-            stack.stop()
-        if not args.no_workers:
-            log("starting the stack with SANIC_WORKERS=2 ...")
-            stack2, startup2 = start_stack(tmp, 2)
-            report.timings["stack start-up to healthy, 2 workers (s)"] = startup2
-            try:
-                targets2 = channel_targets(stack2)
-                label = KEFU if KEFU in targets2 else STOCK
-                warm_up({label: targets2[label]})
-                time.sleep(2)
-                rest2 = memory_now(stack2)
-                with MemorySampler(stack2) as sampler2:
-                    for users_n in [u for u in users if u > 1]:
-                        report.loads.append(_load(report, targets2[label], users_n, args.seconds, label, workers=2,
-                                                  procs=stack2.processes()))
-                _memory(report, "2 workers", {"rasa": rest2["rasa"]}, sampler2)
-            finally:
-                stack2.stop()
+            for running in (stock, stack2, stack):
+                if running is not None:
+                    running.stop()
     if not args.no_eval:
         log("NLU evaluation summaries (kefu_check eval --no-train) ...")
         report.commands.append("python -m kefu_check eval --no-train; python -m kefu_check eval --external --no-train")

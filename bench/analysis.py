@@ -196,8 +196,16 @@ def _scale_text(report: Report, users: int, one: LoadResult, two: LoadResult) ->
     scale = worker_scale(report, users)
     if scale is None:
         return f"{single} at {users} customers"
-    return (f"x{scale[0]:.2f} at {users} customers (medians of {scale[3]} alternating rounds, "
-            f"{scale[1]:.1f} -> {scale[2]:.1f} turns/s; the single runs above {single})")
+    text = (f"x{scale[0]:.2f} at {users} customers (medians of {scale[3]} alternating rounds, "
+            f"{scale[1]:.1f} -> {scale[2]:.1f} turns/s; the single runs above {single}")
+    costs = [cpu_total(r) for r in report.workers_rounds if r.users == users and r.workers == 2 and r.cpu_ms]
+    if costs and statistics.median(costs) > 0:
+        limit = 1000.0 * (os.cpu_count() or 1) / statistics.median(costs)
+        share = scale[2] / limit
+        reached = "all of it (psutil does not see every cycle)" if share >= 0.98 else f"{share:.0%} of that"
+        text += (f"; in its 2-worker rounds a turn cost {statistics.median(costs):.2f} ms of CPU in all, so the cores "
+                 f"served at most {limit:.0f} turns/s, and they reached {reached}")
+    return text + ")"
 
 
 #: the processes whose CPU a load run records (bench/measure.locust), in the table's order

@@ -34,6 +34,10 @@ def stock_ratio(report: Report) -> Optional[Tuple[float, int]]:
     return statistics.median(kefu) / statistics.median(stock), min(len(kefu), len(stock))
 
 
+def _worker_rounds(report: Report, users: int, workers: int) -> List[LoadResult]:
+    return [r for r in report.workers_rounds if r.users == users and r.workers == workers]
+
+
 def worker_scale(report: Report, users: int) -> Optional[Tuple[float, float, float, int]]:
     """(2-worker turns/s over 1-worker's, 1-worker median, 2-worker median, rounds per side) at ``users``, or None.
 
@@ -41,8 +45,8 @@ def worker_scale(report: Report, users: int) -> Optional[Tuple[float, float, flo
     speeds up or slows down during the run moves both sides alike, which two
     single runs minutes apart do not.
     """
-    one = [r.rps for r in report.workers_rounds if r.users == users and r.workers == 1]
-    two = [r.rps for r in report.workers_rounds if r.users == users and r.workers == 2]
+    one = [r.rps for r in _worker_rounds(report, users, 1)]
+    two = [r.rps for r in _worker_rounds(report, users, 2)]
     if not one or not two or not statistics.median(one):
         return None
     a, b = statistics.median(one), statistics.median(two)
@@ -198,7 +202,7 @@ def _scale_text(report: Report, users: int, one: LoadResult, two: LoadResult) ->
         return f"{single} at {users} customers"
     text = (f"x{scale[0]:.2f} at {users} customers (medians of {scale[3]} alternating rounds, "
             f"{scale[1]:.1f} -> {scale[2]:.1f} turns/s; the single runs above {single}")
-    costs = [cpu_total(r) for r in report.workers_rounds if r.users == users and r.workers == 2 and r.cpu_ms]
+    costs = [cpu_total(r) for r in _worker_rounds(report, users, 2) if r.cpu_ms]
     if costs and statistics.median(costs) > 0:
         limit = 1000.0 * (os.cpu_count() or 1) / statistics.median(costs)
         share = scale[2] / limit

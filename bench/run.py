@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import psutil
 
@@ -83,25 +83,29 @@ def label_of(targets: Dict[str, Target]) -> str:
     return KEFU if KEFU in targets else STOCK
 
 
-def _two_workers(report: Report, tmp: Path, users: List[int], seconds: int) -> StackProcess:
-    """Start the 2-worker stack (beside the idle 1-worker one) and run its single load steps, memory sampled."""
+def _two_workers(report: Report, tmp: Path, label: str, users: List[int],
+                 seconds: int) -> Tuple[StackProcess, Target, Dict[str, psutil.Process]]:
+    """Start the 2-worker stack (beside the idle 1-worker one) and run its single load steps, memory sampled.
+
+    Returns the running stack, its ``label`` channel and its processes, for the alternating rounds.
+    """
     log("starting the stack with SANIC_WORKERS=2 ...")
     stack2, startup2 = start_stack(tmp, 2)
     report.timings["stack start-up to healthy, 2 workers (s)"] = startup2
     try:
-        targets2 = channel_targets(stack2)
-        label = label_of(targets2)
-        warm_up({label: targets2[label]})
+        target = channel_targets(stack2)[label]
+        warm_up({label: target})
         time.sleep(2)
         rest2 = memory_now(stack2)
+        procs = stack2.processes()
         with MemorySampler(stack2) as sampler2:
             for users_n in [u for u in users if u > 1]:
-                report.loads.append(_load(report, targets2[label], users_n, seconds, label, workers=2, procs=stack2.processes()))
+                report.loads.append(_load(report, target, users_n, seconds, label, workers=2, procs=procs))
         _memory(report, "2 workers", {"rasa": rest2["rasa"]}, sampler2)
     except BaseException:
         stack2.stop()
         raise
-    return stack2
+    return stack2, target, procs
 
 
 def _alternate_workers(report: Report, label: str, targets: Dict[int, Target],
@@ -175,14 +179,13 @@ def main(argv: Optional[List[str]] = None) -> int:
             _memory(report, "stock Rasa", stock_rest, stock_sampler)
             _alternate(report, targets, procs)
             log("profiling the Rasa server under load (py-spy) ...")
-            profile_under_load(report, stack, targets.get(KEFU, targets[STOCK])[1], 10, max(12, args.seconds))
+            label = label_of(targets)
+            profile_under_load(report, stack, targets[label][1], 10, max(12, args.seconds))
             stock.stop()  # its part is done; stopped now so the 2-worker rounds share the machine with idle Kefu only
             stock = None
             if not args.no_workers:
-                stack2 = _two_workers(report, tmp, users, args.seconds)
-                label = label_of(targets)
-                _alternate_workers(report, label, {1: targets[label], 2: channel_targets(stack2)[label]},
-                                   {1: kefu_procs, 2: stack2.processes()})
+                stack2, target2, procs2 = _two_workers(report, tmp, label, users, args.seconds)
+                _alternate_workers(report, label, {1: targets[label], 2: target2}, {1: kefu_procs, 2: procs2})
                 stack2.stop()
                 stack2 = None
             # last on this stack: the bench's agents leave thousands of claimed tickets whose leases run out 30 s

@@ -87,7 +87,7 @@ def restored() -> Iterator[None]:
 
 
 def test_off_leaves_rasa_and_python_alone(monkeypatch: pytest.MonkeyPatch, restored: None) -> None:
-    from rasa.core.agent import Agent
+    from rasa.core.agent import Agent  # here, not at the top: it imports TensorFlow, which the swap test runs apart
 
     monkeypatch.setenv(gc_freeze.ENV, "0")
     rasa_load_model = Agent.load_model
@@ -98,7 +98,7 @@ def test_off_leaves_rasa_and_python_alone(monkeypatch: pytest.MonkeyPatch, resto
 
 
 def test_uninstall_gives_back_rasas_load_and_pythons_thresholds(monkeypatch: pytest.MonkeyPatch, restored: None) -> None:
-    from rasa.core.agent import Agent
+    from rasa.core.agent import Agent  # here, not at the top: see test_off_leaves_rasa_and_python_alone
 
     monkeypatch.delenv(gc_freeze.ENV, raising=False)
     rasa_load_model = Agent.load_model

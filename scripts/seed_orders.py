@@ -28,7 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -56,9 +56,21 @@ CUSTOMERS = {
 }
 
 
+def _yesterdays_ride(now: datetime) -> float:
+    """Minutes from ``now`` to 刘先生's ride: 20 hours ago, but never later than 23:00 yesterday.
+
+    Customers pick it by "昨天的" (tests/conversations/scenarios/selection.yml): from 20:00 on,
+    20 hours ago is already today. It stays his newest order (川味小馆 is 26 hours ago).
+    """
+    latest = datetime.combine(now.date() - timedelta(days=1), time(23, 0))
+    return -(now - min(now - timedelta(hours=20), latest)).total_seconds() / 60
+
+
 def demo_orders(now: datetime) -> List[Dict[str, Any]]:
     def at(minutes: float) -> str:
         return (now + timedelta(minutes=minutes)).replace(microsecond=0).isoformat()
+
+    ride = _yesterdays_ride(now)
 
     return [
         {
@@ -103,14 +115,14 @@ def demo_orders(now: datetime) -> List[Dict[str, Any]]:
         },
         {
             "order_id": "R20231121009876", "order_type": "ride", "phone": "13900001111",
-            "status": "completed", "created_at": at(-60 * 20), "amount": 86.0,
+            "status": "completed", "created_at": at(ride), "amount": 86.0,
             "details": {
                 "driver": "周师傅", "plate": "粤B·D12345", "car": "蓝色比亚迪秦",
-                "pickup": "深圳北站", "dropoff": "南山科技园", "completed_at": at(-60 * 19),
+                "pickup": "深圳北站", "dropoff": "南山科技园", "completed_at": at(ride + 60),
                 "fare": {"base": 12.0, "distance_km": 21.0, "distance_fee": 42.0, "duration_min": 40,
                          "duration_fee": 14.0, "surcharges": {"夜间服务费": 0.0}},
             },
-            "payments": [("P2001", 86.0, "success", "微信支付", at(-60 * 19))],
+            "payments": [("P2001", 86.0, "success", "微信支付", at(ride + 60))],
         },
         {
             "order_id": "2023112112000067890", "order_type": "food", "phone": "13900001111",

@@ -1,6 +1,8 @@
 import sqlite3
 from datetime import datetime
 
+import pytest
+
 from actions import policy
 from orders.validation import is_valid_s10
 
@@ -58,3 +60,16 @@ def test_complaint_deadlines():
     due = policy.complaint_due(datetime(2023, 11, 22, 10, 0))
     assert due["reply_by"] == datetime(2023, 11, 22, 12, 0)
     assert due["close_by"].day == 25 and due["callback_by"].day == 29
+
+
+@pytest.mark.parametrize("hour,minute", [(0, 5), (1, 0), (12, 0), (19, 59), (20, 12), (23, 59)])
+def test_the_demo_ride_is_yesterdays_and_the_newest_at_every_hour(hour, minute):
+    """The conversations pick 刘先生's ride by "昨天的" and by "最近那次": at every hour the suite may
+    run, the ride is on yesterday's date and is the newest of his orders (at 20:12 it was today's)."""
+    now = datetime(2026, 12, 4, hour, minute)
+    orders = [o for o in seed_orders.demo_orders(now) if o["phone"] == "13900001111"]
+    ride = next(o for o in orders if o["order_id"] == "R20231121009876")
+    created = datetime.fromisoformat(ride["created_at"])
+    assert created.date() == datetime(2026, 12, 3).date()
+    assert datetime.fromisoformat(ride["details"]["completed_at"]) <= now
+    assert all(datetime.fromisoformat(o["created_at"]) < created for o in orders if o is not ride)

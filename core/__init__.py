@@ -11,4 +11,5 @@ imports nothing of theirs.
 - ``identity``: signed customer tokens from the platform's app.
 - ``safety_lexicon``: the danger cues of data/safety_lexicon.yml, read without the NLU engine.
 - ``lua``: Redis Lua scripts kept as ``.lua`` files beside the module that runs them.
+- ``switches``: the on/off settings, one reading for all of them.
 """

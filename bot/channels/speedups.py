@@ -47,6 +47,8 @@ from jsonschema.exceptions import best_match
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.utils.schemas.events import EVENTS_SCHEMA
 
+from core.switches import switch
+
 try:
     import jsonschema_rs
 except ImportError:  # pragma: no cover - pinned in requirements.txt; without it Python's check runs alone
@@ -198,7 +200,7 @@ def install() -> None:
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     _original_parse = MessageProcessor._parse_message_with_graph
     MessageProcessor._parse_message_with_graph = _parse_message_with_graph  # type: ignore[method-assign]
-    if os.environ.get(PLAIN_RUNNER_ENV, "1").strip() != "0":
+    if switch(PLAIN_RUNNER_ENV):
         # the name MessageProcessor._load_model passes to rasa.engine.loader (inference only; training keeps dask)
         rasa.core.processor.DaskGraphRunner = PlainGraphRunner  # type: ignore[misc]
     lean_load.install()  # models loaded from now on (the server loads its model after the channels)

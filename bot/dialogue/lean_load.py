@@ -31,7 +31,6 @@ the training function. ``KEFU_LEAN_MODEL_LOAD=0`` keeps Rasa's load always.
 from __future__ import annotations
 
 import contextlib
-import os
 from typing import Any, Iterator, Optional
 
 import tensorflow as tf
@@ -39,6 +38,8 @@ from rasa.utils.tensorflow import models
 from rasa.utils.tensorflow.constants import RUN_EAGERLY
 from rasa.utils.tensorflow.data_generator import RasaBatchDataGenerator
 from rasa.utils.tensorflow.model_data import RasaModelData
+
+from core.switches import switch
 
 #: KEFU_LEAN_MODEL_LOAD=0 keeps Rasa's RasaModel.load
 LEAN_LOAD_ENV = "KEFU_LEAN_MODEL_LOAD"
@@ -77,7 +78,7 @@ def load(
 
 
 def enabled() -> bool:
-    return os.environ.get(LEAN_LOAD_ENV, "1").strip() != "0"
+    return switch(LEAN_LOAD_ENV)
 
 
 def install() -> None:

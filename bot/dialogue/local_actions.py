@@ -46,7 +46,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 from typing import Any, Callable, Optional, Text
 
 from rasa.core.processor import MessageProcessor
@@ -56,6 +55,8 @@ from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionExecutionRejection, ActionNotFoundException
 from sanic.request import json_loads as sanic_json_loads
 from sanic.response import BaseHTTPResponse
+
+from core.switches import switch
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +68,8 @@ _original_init: Optional[Callable[..., None]] = None
 
 
 def enabled() -> bool:
-    """Whether custom actions run in process: unless ``KEFU_ACTIONS_IN_PROCESS`` is ``0``/``false``/``no``/``off``."""
-    return os.environ.get(SETTING_ENV, "1").strip().lower() not in {"0", "false", "no", "off"}
+    """Whether custom actions run in process: unless ``KEFU_ACTIONS_IN_PROCESS`` is off (core/switches.py)."""
+    return switch(SETTING_ENV)
 
 
 def client_dumps(value: Any) -> str:

@@ -33,9 +33,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import os
 import weakref
 from typing import Any, Callable, List, Optional, Sequence
+
+from core.switches import switch
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ _processors: List["weakref.ReferenceType[Any]"] = []
 
 
 def enabled() -> bool:
-    return os.environ.get(ENV, "1").strip() != "0"
+    return switch(ENV)
 
 
 def models_alive() -> int:

@@ -12,12 +12,16 @@ It also makes custom action calls retry while the action server restarts
 process instead of over HTTP (bot/dialogue/local_actions.py;
 ``KEFU_ACTIONS_IN_PROCESS=0`` calls the action server), and keeps the
 loaded model out of full garbage collections (bot/runner/gc_freeze.py).
+
+TensorFlow gets one thread per pool (:func:`one_tf_thread`) unless the
+operator set ``TF_INTER_OP_PARALLELISM_THREADS`` or
+``TF_INTRA_OP_PARALLELISM_THREADS`` (Rasa reads both at start).
 """
 from __future__ import annotations
 
 import os
 import sys
-from typing import List, Sequence
+from typing import List, MutableMapping, Sequence
 
 from rasa.__main__ import main as rasa_cli_main
 
@@ -25,6 +29,8 @@ from bot.dialogue import action_retry, local_actions
 from bot.runner import gc_freeze
 
 TOKEN_ENV = "KEFU_RASA_TOKEN"
+#: TensorFlow's two thread pools, as Rasa's CLI reads them (rasa.utils.tensorflow.environment)
+TF_THREAD_ENVS = ("TF_INTER_OP_PARALLELISM_THREADS", "TF_INTRA_OP_PARALLELISM_THREADS")
 
 
 class LaunchError(Exception):
@@ -45,6 +51,22 @@ def argv_with_token(argv: Sequence[str], token: str) -> List[str]:
     return [*argv, f"--auth-token={token}"] if token else list(argv)
 
 
+def one_tf_thread(environ: MutableMapping[str, str]) -> None:
+    """One thread in each of TensorFlow's pools, where the operator chose nothing.
+
+    A served turn runs DIET and TED on a batch of one: tensors far too small
+    to split across threads, so TensorFlow's default (a pool as wide as the
+    machine, twice) only hands each op to another thread and back. With
+    Sanic workers on every core, those threads also compete with the other
+    workers. Measured on the 2-core machine (bench/RESULTS.md): 2 workers
+    x1.08 turns/s, 1 worker at 10 customers x1.05, 1 customer the same.
+    Training (``make train``) does not come through here and keeps TensorFlow's
+    default.
+    """
+    for name in TF_THREAD_ENVS:
+        environ.setdefault(name, "1")
+
+
 def main() -> int:
     try:
         args = argv_with_token(sys.argv[1:], os.environ.get(TOKEN_ENV, ""))
@@ -52,6 +74,7 @@ def main() -> int:
         print(f"配置错误 (configuration error): {exc}", file=sys.stderr)
         return 2
     sys.argv = ["rasa", *args]
+    one_tf_thread(os.environ)  # before Rasa's CLI reads them
     action_retry.install()  # custom actions retry while the action server restarts
     local_actions.install()  # unless KEFU_ACTIONS_IN_PROCESS=0
     gc_freeze.install()  # the loaded model out of full collections, unless KEFU_GC_FREEZE=0

@@ -19,6 +19,7 @@ from core.identity import customer_secret
 from core.paths import ROOT, data_dir
 from core.redis_url import RedisSettings, RedisUrlError, redacted
 from core.secrets import stored_secret
+from core.switches import SWITCHES, SwitchError, switch
 
 T = TypeVar("T")
 
@@ -62,6 +63,7 @@ class StackSettings:
         data = data_dir()
         host = os.environ.get("KEFU_HOST", "127.0.0.1")
         handoff_port = _port("KEFU_HANDOFF_PORT", 5006)
+        _check_switches()
         return cls(
             host=host,
             rasa_port=_port("KEFU_RASA_PORT", 5005),
@@ -78,6 +80,15 @@ class StackSettings:
             customer_jwt_secret=_customer_secret(data),
             credentials=_credentials(os.environ.get("KEFU_CREDENTIALS", "")),
         )
+
+
+def _check_switches() -> None:
+    """Every on/off setting (core/switches.py) is read in the Rasa workers; a typo stops the start here instead."""
+    for name in SWITCHES:
+        try:
+            switch(name)
+        except SwitchError as exc:
+            raise ConfigError(str(exc)) from None
 
 
 def _credentials(raw: str) -> Path:

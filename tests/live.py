@@ -6,6 +6,8 @@ they need on top: token signing, Redis reads, killing children.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Dict, List, Optional
@@ -14,6 +16,7 @@ import httpx
 import redis
 
 from bot.runner.stack_process import StackProcess
+from core.paths import ROOT
 
 
 @dataclass
@@ -51,3 +54,14 @@ def tracker_of(client: "redis.Redis[str]", sender: str) -> Dict[str, Any]:
     """The conversation as Rasa's tracker store keeps it ({"events": []} when there is none)."""
     raw = client.get(f"kefu:tracker:{sender}")
     return json.loads(raw) if raw else {"events": []}
+
+
+def refused_start(env: Dict[str, str]) -> str:
+    """The one line `make run`'s stack prints when a setting stops its start: exit 2, no traceback."""
+    result = subprocess.run([sys.executable, "-m", "bot.runner.stack"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2, result.stderr[-800:]
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr[-800:]
+    return lines[0]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Dict, Iterator, List
@@ -17,6 +16,7 @@ import redis
 from core.paths import ROOT
 from bot.runner.redis_server import free_port
 from bot.runner.stack_process import StackProcess
+from tests.live import refused_start
 
 def stack_env(data_dir: Path, **extra: str) -> Dict[str, str]:
     return StackProcess.free_env(data_dir, **extra)
@@ -124,18 +124,8 @@ def test_ctrl_c_leaves_nothing_and_restart_keeps_redis_data(stack: RunningStack,
         again.stop()
 
 
-def run_expecting_failure(env: Dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.runner.stack"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
-    )
-
-
 def test_unreachable_redis_url_stops_with_one_clear_line(tmp_path: Path) -> None:
-    result = run_expecting_failure(stack_env(tmp_path, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0"))
-    assert result.returncode == 2
-    assert "Traceback" not in result.stderr
-    lines = [l for l in result.stderr.splitlines() if l.strip()]
-    assert len(lines) == 1 and "REDIS_URL" in lines[0]
+    assert "REDIS_URL" in refused_start(stack_env(tmp_path, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0"))
 
 
 def test_port_taken_stops_with_one_clear_line(tmp_path: Path) -> None:
@@ -143,10 +133,8 @@ def test_port_taken_stops_with_one_clear_line(tmp_path: Path) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = run_expecting_failure(stack_env(tmp_path, KEFU_RASA_PORT=str(port)))
-    assert result.returncode == 2
-    lines = [l for l in result.stderr.splitlines() if l.strip()]
-    assert len(lines) == 1 and str(port) in lines[0] and "KEFU_RASA_PORT" in lines[0]
+        line = refused_start(stack_env(tmp_path, KEFU_RASA_PORT=str(port)))
+    assert str(port) in line and "KEFU_RASA_PORT" in line
 
 
 def test_second_make_run_needs_no_training_or_install() -> None:

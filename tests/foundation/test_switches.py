@@ -1,8 +1,6 @@
 """The on/off settings (core/switches.py): one reading for all four, and a typo stops the start."""
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -10,8 +8,8 @@ import pytest
 from bot.dialogue import lean_load, local_actions
 from bot.runner import gc_freeze
 from bot.runner.stack_process import StackProcess
-from core.paths import ROOT
 from core.switches import SWITCHES, SwitchError, switch
+from tests.live import refused_start
 
 
 @pytest.mark.parametrize("raw", ["0", "false", "FALSE", "no", "Off", " off "])
@@ -40,9 +38,5 @@ def test_a_value_that_is_neither_is_refused_with_its_name(raw: str) -> None:
 
 
 def test_the_stack_refuses_a_mistyped_switch_in_one_line(tmp_path: Path) -> None:
-    env = StackProcess.free_env(tmp_path, KEFU_PLAIN_GRAPH_RUNNER="flase")
-    result = subprocess.run([sys.executable, "-m", "bot.runner.stack"], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=60)
-    assert result.returncode == 2
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "KEFU_PLAIN_GRAPH_RUNNER='flase'" in lines[0], result.stderr
+    line = refused_start(StackProcess.free_env(tmp_path, KEFU_PLAIN_GRAPH_RUNNER="flase"))
+    assert "KEFU_PLAIN_GRAPH_RUNNER='flase'" in line

@@ -23,7 +23,7 @@ export PYTHONDONTWRITEBYTECODE = 1
 
 TRAIN_INPUTS := config.yml $(shell find domain data -type f -name '*.yml' 2>/dev/null) $(wildcard data/jieba/*) $(SPACY)
 
-.PHONY: help install spacy train seed run test pytest validate conversations screenshots test-stories eval eval-external check accept lint reload bench browser nginx cluster clean
+.PHONY: help install spacy train seed run test pytest validate conversations screenshots test-stories eval eval-external check accept lint reload bench browser nginx wrk cluster clean
 
 help: ## List every target
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -69,7 +69,7 @@ conversations: install spacy train seed ## Play every end-to-end conversation ag
 test-stories: install train ## Run the test conversations (tests/test_stories)
 	$(RASA) test core --model $(MODEL) --stories tests/test_stories --fail-on-prediction-errors --out results/core --quiet
 
-test: install spacy train seed validate browser nginx ## Set up and run every test
+test: install spacy train seed validate browser nginx wrk ## Set up and run every test
 	$(PY) -m pytest -q
 	@if [ -d tests/test_stories ]; then $(MAKE) --no-print-directory test-stories; fi
 
@@ -91,7 +91,7 @@ accept: install spacy train ## Accept the current evaluation as the baseline (te
 reload: install spacy train ## Load the newly trained model into the running stack, no downtime
 	$(PY) -m bot.runner.reload
 
-bench: install spacy train seed ## Benchmarks (~15-18 min): write bench/RESULTS.md and bench/latency.png
+bench: install spacy train seed wrk ## Benchmarks (~15-18 min): write bench/RESULTS.md and bench/latency.png
 	@command -v redis-benchmark >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-tools >/dev/null; } || true
 	$(PY) bench/run.py
 
@@ -111,6 +111,9 @@ cluster: install spacy train seed nginx ## Scale-out on one machine: SCALE (defa
 
 nginx: ## Install Debian's nginx when missing (the scale-out test and deploy/nginx.conf.template put it in front of N of each service)
 	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx >/dev/null; }
+
+wrk: ## Install Debian's wrk when missing (make bench's 1-against-2-worker rounds; tests/test_bench_wrk.py)
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
 
 clean: ## Remove the venv, models, build output and runtime data
 	rm -rf $(VENV) models build var results

@@ -9,7 +9,8 @@ the rounds see the same machine; the medians of each side and their ratio
 (B over A) are printed. The stack is the product's (bench/credentials_stock.yml
 also opens the stock REST channel, ``--path`` chooses). ``--stock-a`` makes A
 stock Rasa (bench/stock_stack.py) on B's Redis and data, through its REST
-channel: issue 17's ratio.
+channel: issue 17's ratio. ``--client wrk`` plays the customers from wrk
+(bench/wrk_load.py) instead of locust.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ sys.path.insert(0, str(ROOT))  # `python bench/ab_stack.py` puts bench/ on the p
 from bench.base import Report  # noqa: E402
 from bench.measure import locust, warm_up  # noqa: E402
 from bench.stock_stack import StockStack  # noqa: E402
+from bench import wrk_load  # noqa: E402
 from bot.runner.stack_process import StackProcess  # noqa: E402
 
 
@@ -55,7 +57,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--rounds", type=int, default=6, help="rounds per side")
     parser.add_argument("--path", default="/webhooks/kefu/webhook")
     parser.add_argument("--stock-a", action="store_true", help="A is stock Rasa beside stack B (--a is ignored)")
+    parser.add_argument("--client", choices=("locust", "wrk"), default="locust", help="the load generator")
     args = parser.parse_args(argv)
+    load = wrk_load.run if args.client == "wrk" else locust
     report = Report(started=time.strftime("%Y-%m-%d %H:%M"), command="ab_stack", load_before=(0.0, 0.0, 0.0))
     levels = [int(u) for u in args.users.split(",")]
     results: Dict[int, Dict[str, list]] = {users: {"A": [], "B": []} for users in levels}
@@ -74,7 +78,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             order = ["A", "B", "B", "A"] * ((args.rounds + 1) // 2)
             for users in levels:
                 for index, side in enumerate(order[: 2 * args.rounds]):
-                    result = locust(report, stacks[side].url("rasa"), paths[side], users, args.seconds, side)
+                    result = load(report, stacks[side].url("rasa"), paths[side], users, args.seconds, side)
                     results[users][side].append(result)
                     print(f"{users:3} customers, round {index + 1:2} {side}: {result.rps:6.1f} turns/s p50 {result.p50:5.0f} "
                           f"p95 {result.p95:5.0f} p99 {result.p99:5.0f} ms errors {result.failures}", flush=True)

@@ -187,12 +187,24 @@ def _against_stock(report: Report) -> List[str]:
                  f"{used_text}")
     if said:
         out.append(
-            f"- Two workers: {said}. Both workers share the 2 cores with Redis, the bridge and locust (the custom actions "
-            "run inside each worker), so this row needs more cores or the load generator on another machine. Memory: the model cannot be shared by loading it before Sanic forks: `python -m bench.fork_model` "
+            f"- Two workers: {said}. {_generator_text(report)} Memory: the model cannot be shared by loading it before Sanic forks: `python -m bench.fork_model` "
             "loads it, forks two children and none answers (each waits in TensorFlow's quick_execute, whose thread pools "
             "do not survive a fork), so each worker loads its own copy, as Rasa does; the command prints the model's share "
             "of a worker.")
     return out
+
+
+def _generator_text(report: Report) -> str:
+    """What the load generator of the worker rounds took from the cores two workers need."""
+    wrk = [r.cpu_ms["wrk"] for r in report.workers_rounds if "wrk" in r.cpu_ms]
+    locust = [r.cpu_ms["locust"] for r in report.loads if "locust" in r.cpu_ms and r.users >= 10]
+    if not wrk or not locust:
+        return ("Both workers share the 2 cores with Redis, the bridge and locust (the custom actions run inside each "
+                "worker), so this row needs more cores or the load generator on another machine.")
+    return (f"The alternating rounds' customers come from wrk (bench/wrk_load.py), {statistics.median(wrk):.2f} ms of CPU "
+            f"per turn against locust's {statistics.median(locust):.2f} in the single runs: with both cores busy, the load "
+            "generator's CPU is taken from the second worker, which customers on their own phones would not take. Both "
+            "workers still share the 2 cores with Redis and the bridge (the custom actions run inside each worker).")
 
 
 def _scale_text(report: Report, users: int, one: LoadResult, two: LoadResult) -> str:
@@ -207,13 +219,15 @@ def _scale_text(report: Report, users: int, one: LoadResult, two: LoadResult) ->
         limit = 1000.0 * (os.cpu_count() or 1) / statistics.median(costs)
         share = scale[2] / limit
         reached = "all of it (psutil does not see every cycle)" if share >= 0.98 else f"{share:.0%} of that"
-        text += (f"; in its 2-worker rounds a turn cost {statistics.median(costs):.2f} ms of CPU in all, so the cores "
+        generator = [r.cpu_ms.get("wrk", r.cpu_ms.get("locust", 0.0)) for r in _worker_rounds(report, users, 2) if r.cpu_ms]
+        text += (f"; in its 2-worker rounds a turn cost {statistics.median(costs):.2f} ms of CPU in all, "
+                 f"{statistics.median(generator):.2f} of it the load generator's, so the cores "
                  f"served at most {limit:.0f} turns/s, and they reached {reached}")
     return text + ")"
 
 
 #: the processes whose CPU a load run records (bench/measure.locust), in the table's order
-CPU_PROCESSES = ("rasa", "actions", "redis", "handoff", "locust")
+CPU_PROCESSES = ("rasa", "actions", "redis", "handoff", "locust", "wrk")
 
 
 def cpu_total(result: LoadResult) -> float:
@@ -245,15 +259,16 @@ def cpu_section(report: Report) -> List[str]:
     if not rows:
         return []
     cores = os.cpu_count() or 1
+    names = [name for name in CPU_PROCESSES if any(name in r.cpu_ms for r in rows)]  # the load generators run
     out = ["", "### CPU per turn, by process", "",
            "CPU milliseconds (user + system, psutil) each process spent per turn during the runs above; locust's from its "
            "rusage, its start-up included. At that cost the machine's "
            f"{cores} cores serve at most {cores} x 1000 / total turns/s, however many Rasa workers run.", "",
-           "| channel | customers | Sanic workers | " + " | ".join(CPU_PROCESSES) + " | total | turns/s | machine's limit turns/s |",
-           "|---|---|---|" + "---|" * (len(CPU_PROCESSES) + 3)]
+           "| channel | customers | Sanic workers | " + " | ".join(names) + " | total | turns/s | machine's limit turns/s |",
+           "|---|---|---|" + "---|" * (len(names) + 3)]
     for r in rows:
         limit = machine_limit(r, cores)
-        cells = " | ".join(f"{r.cpu_ms[name]:.2f}" if name in r.cpu_ms else "-" for name in CPU_PROCESSES)
+        cells = " | ".join(f"{r.cpu_ms[name]:.2f}" if name in r.cpu_ms else "-" for name in names)
         out.append(f"| {r.channel} | {r.users} | {r.workers} | {cells} | {cpu_total(r):.2f} | {r.rps:.1f} | "
                    f"{f'{limit:.0f}' if limit else '-'} |")
     return out

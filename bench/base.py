@@ -27,7 +27,8 @@ PAIRED_ORDER = (STOCK, KEFU, KEFU, STOCK, STOCK, KEFU)
 #: the same for Kefu against stock Rasa (the throughput ratio of issue 17)
 RATIO_ORDER = (STOCK_RASA, KEFU, KEFU, STOCK_RASA, STOCK_RASA, KEFU)
 #: SANIC_WORKERS of each alternating round, both stacks up: one worker against two, in the same minutes;
-#: five a side, as one side's 12-s rounds spread by +-20% in a few minutes on this host (RESULTS.md)
+#: five a side, as one side's 12-s rounds spread by +-20% in a few minutes on this host (RESULTS.md);
+#: the customers are played by wrk (bench/wrk_load.py: locust's CPU would be taken from the second worker)
 WORKERS_ORDER = (1, 2, 2, 1, 1, 2, 2, 1, 1, 2)
 #: customers of the alternating worker rounds
 WORKERS_LEVELS = (10, 50)
@@ -57,6 +58,8 @@ class LoadResult:
     #: CPU milliseconds per turn by process during the run (bench/measure.cpu_seconds): "rasa" (with its
     #: Sanic workers), "actions", "redis", "handoff", and "locust" (the load generator, its start-up included)
     cpu_ms: Dict[str, float] = field(default_factory=dict)
+    #: the load generator: "locust" (bench/locustfile.py) or "wrk" (bench/wrk_load.py, the worker rounds)
+    client: str = "locust"
 
 
 @dataclass

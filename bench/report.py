@@ -73,7 +73,7 @@ def write(report: Report, path: Path) -> str:
         f"- Load average before the run (1/5/15 min): {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}",
         f"- Host speed: a pure-Python loop of 10 million additions took {report.host_seconds:.2f} s (best of 3). This host's "
         "speed has varied about threefold between days, so compare figures within one run only.",
-        "- Everything (Redis, action server, Rasa, bridge, locust, redis-benchmark) on this one machine, 127.0.0.1 only; Kefu's custom actions run in the Rasa process (the default), stock Rasa calls its action server;",
+        "- Everything (Redis, action server, Rasa, bridge, locust, wrk, redis-benchmark) on this one machine, 127.0.0.1 only; Kefu's custom actions run in the Rasa process (the default), stock Rasa calls its action server;",
         "  the load generator shares the 2 cores with the stack it measures.",
         "",
         "## Targets",
@@ -167,7 +167,10 @@ def write(report: Report, path: Path) -> str:
                 lines.append(f"- {r.users} customers: {base.rps:.1f} -> {r.rps:.1f} turns/s (x{r.rps / base.rps:.2f}), "
                              f"p95 {base.p95:.0f} -> {r.p95:.0f} ms")
     if report.workers_rounds:
-        lines += ["", f"1 worker against 2 workers, both stacks up, rounds alternating ({PAIRED_SECONDS} s each, in this order):", "",
+        lines += ["", f"1 worker against 2 workers, both stacks up, rounds alternating ({PAIRED_SECONDS} s each, in this order). "
+                  "The same generated conversations, played by wrk (bench/wrk_load.py) instead of locust: two workers "
+                  "need both cores, and the load generator's CPU per turn is taken from them (see the CPU table; "
+                  "with locust the same rounds gave x1.65-1.70 at 50 customers, RESULTS.md's kept sections):", "",
                   "| round | customers | Sanic workers | turns/s | p50 ms | p95 ms |", "|---|---|---|---|---|---|"]
         lines += [f"| {i} | {r.users} | {r.workers} | {r.rps:.1f} | {r.p50:.0f} | {r.p95:.0f} |"
                   for i, r in enumerate(report.workers_rounds, 1)]

@@ -7,7 +7,9 @@ in the same run, written to bench/RESULTS.md (and bench/latency.png).
   127.0.0.1 only), interleaved so both see the same machine;
 - throughput with SANIC_WORKERS=1 and 2 (Redis lock store): single runs, then
   alternating rounds with both stacks up, whose medians judge the scale-out
-  target (a host that drifts during the run moves both sides alike);
+  target (a host that drifts during the run moves both sides alike); those
+  rounds' customers come from wrk (bench/wrk_load.py), whose CPU per turn is
+  a fraction of locust's;
 - the handoff bridge (bench/handoff_bench.py) next to redis-benchmark on the
   same Redis;
 - training time, model load time, stack start-up, resident memory of each
@@ -30,7 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import psutil
 
@@ -44,18 +46,22 @@ from bench.measure import (MemorySampler, Target, channel_targets, host_speed, l
                            measure_training, memory_now, run_eval, run_handoff, same_replies, start_stack, start_stock,
                            warm_up)
 from bench.stock_stack import StockStack  # noqa: E402
+from bench import wrk_load  # noqa: E402
 from bot.runner.stack_process import StackProcess  # noqa: E402
 from bench.report import plot, write  # noqa: E402
 
+
+#: a load run: bench.measure.locust or bench.wrk_load.run
+LoadRun = Callable[..., LoadResult]
 
 #: the figures of the last run (not committed), for --rewrite after a change to the report's wording
 FIGURES = ROOT / "var" / "bench" / "figures.json"
 
 
 def _load(report: Report, target: Target, users: int, seconds: int, label: str, workers: int = 1,
-          procs: Optional[Dict[str, psutil.Process]] = None) -> LoadResult:
-    result = locust(report, target[0], target[1], users, seconds, label, workers=workers, procs=procs)
-    log(f"{label:24} {users:3} customers, {workers} worker(s): {result.rps:6.1f} turns/s p50 {result.p50:5.0f} "
+          procs: Optional[Dict[str, psutil.Process]] = None, client: LoadRun = locust) -> LoadResult:
+    result = client(report, target[0], target[1], users, seconds, label, workers=workers, procs=procs)
+    log(f"{label:24} {users:3} customers, {workers} worker(s), {result.client}: {result.rps:6.1f} turns/s p50 {result.p50:5.0f} "
         f"p95 {result.p95:5.0f} ms errors {result.failures}")
     return result
 
@@ -110,12 +116,16 @@ def _two_workers(report: Report, tmp: Path, label: str, users: List[int],
 
 def _alternate_workers(report: Report, label: str, targets: Dict[int, Target],
                        procs: Dict[int, Dict[str, psutil.Process]]) -> None:
-    """1 worker against 2 in alternating rounds (WORKERS_ORDER), both stacks up, at each of WORKERS_LEVELS."""
+    """1 worker against 2 in alternating rounds (WORKERS_ORDER), both stacks up, at each of WORKERS_LEVELS.
+
+    The customers come from wrk (bench/wrk_load.py): with two workers the
+    stack needs both cores, and locust's CPU per turn would be taken from it.
+    """
     for users in WORKERS_LEVELS:
         log(f"1 against 2 workers: alternating rounds at {users} customers ...")
         for workers in WORKERS_ORDER:
             report.workers_rounds.append(_load(report, targets[workers], users, PAIRED_SECONDS, label,
-                                               workers=workers, procs=procs[workers]))
+                                               workers=workers, procs=procs[workers], client=wrk_load.run))
 
 
 def main(argv: Optional[List[str]] = None) -> int:
